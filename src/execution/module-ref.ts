@@ -1,0 +1,35 @@
+/**
+ * Module references: how user code names the module a worker imports.
+ */
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { invalidArgument } from '../errors.js';
+
+/** An absolute path or `file:` URL of an ES module (or CommonJS file) that a worker imports. */
+export type ModuleRef = string | URL;
+
+/** The `file:` href of a module reference; throws ERR_INVALID_ARGUMENT for anything else. */
+export function moduleHref(ref: ModuleRef, name = 'moduleRef'): string {
+  if (ref instanceof URL) return checkedUrl(ref, name);
+  if (typeof ref !== 'string' || ref.length === 0) {
+    throw invalidArgument(name, 'an absolute path or a file: URL', ref);
+  }
+  if (/^[a-z][a-z0-9+.-]*:/i.test(ref) && !/^[a-z]:[\\/]/i.test(ref)) {
+    return checkedUrl(new URL(ref), name);
+  }
+  if (!isAbsolute(ref)) {
+    throw invalidArgument(
+      name,
+      "an absolute path or a file: URL (use new URL('./module.js', import.meta.url) for a path relative to your file)",
+      ref,
+    );
+  }
+  return pathToFileURL(ref).href;
+}
+
+function checkedUrl(url: URL, name: string): string {
+  if (url.protocol !== 'file:' && url.protocol !== 'data:') {
+    throw invalidArgument(name, 'a file: URL', url.href);
+  }
+  return url.href;
+}

@@ -1,0 +1,10 @@
+/**
+ * keel: keep a Node.js event loop real-time while heavy work runs beside it.
+ * Every public name is listed here.
+ */
+export { KeelError, type KeelErrorCode } from './errors.js';
+export type { ModuleRef } from './execution/module-ref.js';
+export { Pool, type AsyncFunction, type PoolModule } from './execution/pool/pool.js';
+export type { PoolOptions, PoolStats, RunOptions } from './execution/pool/pool-options.js';
+export { asyncify, type Asyncified, type AsyncifyOptions } from './execution/asyncify.js';
+export type { PercentileSummary } from './metrics/histogram.js';

@@ -1,0 +1,60 @@
+/**
+ * The messages that cross between a caller and a keel worker, as data only. Both sides import
+ * these types; neither puts logic here.
+ */
+import type { SerializedThrown } from '../errors.js';
+
+/** Where the function a call runs comes from. */
+export type FunctionSource =
+  /** A named export of a module, by URL (`file:` href). */
+  | { readonly kind: 'export'; readonly module: string; readonly name: string }
+  /** A self-contained function shipped as source text (asyncify's function form). */
+  | { readonly kind: 'source'; readonly source: string };
+
+/** Caller -> worker: run a function. `source` is sent the first time a worker sees `fn`. */
+export interface CallMessage {
+  readonly type: 'call';
+  readonly id: number;
+  readonly fn: number;
+  readonly source?: FunctionSource;
+  readonly args: readonly unknown[];
+}
+
+export type ToPoolWorker = CallMessage;
+
+/** Worker -> caller: the worker booted and serves calls. */
+export interface ReadyMessage {
+  readonly type: 'ready';
+}
+
+/** Worker -> caller: a call returned. `runUs` is the time spent in the function, as the worker saw it. */
+export interface ResultMessage {
+  readonly type: 'result';
+  readonly id: number;
+  readonly value: unknown;
+  readonly runUs: number;
+}
+
+/** Worker -> caller: a call threw (or its result could not cross). */
+export interface ErrorMessage {
+  readonly type: 'error';
+  readonly id: number;
+  readonly error: SerializedThrown;
+  readonly runUs: number;
+}
+
+export type FromPoolWorker = ReadyMessage | ResultMessage | ErrorMessage;
+
+/** A hook the worker installs before importing user modules (e.g. tsx for TypeScript). */
+export interface LoaderHook {
+  readonly kind: 'tsx';
+  /** URL of the module whose `register()` installs the hook. */
+  readonly url: string;
+}
+
+/** What a keel worker gets at boot (workerData for threads, an init message for processes). */
+export interface WorkerBootData {
+  readonly keel: 1;
+  readonly role: 'pool';
+  readonly loaderHooks: readonly LoaderHook[];
+}

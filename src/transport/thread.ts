@@ -1,0 +1,58 @@
+/**
+ * Worker threads: the only caller-side module that touches node:worker_threads.
+ */
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { EndpointHandlers, WorkerEndpoint } from './endpoint.js';
+
+const kThreadEntry = new URL('../worker/thread-entry.js', import.meta.url);
+
+export interface ThreadOptions {
+  readonly bootData: unknown;
+  readonly resourceLimits?: ResourceLimits | undefined;
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  readonly execArgv?: readonly string[] | undefined;
+  readonly name?: string | undefined;
+}
+
+export type { ResourceLimits };
+
+/** Starts a keel worker thread. Messages posted before it booted are queued by the platform. */
+export function startThread<In, Out>(
+  options: ThreadOptions,
+  handlers: EndpointHandlers<In>,
+): WorkerEndpoint<Out> {
+  const worker = new Worker(kThreadEntry, {
+    workerData: options.bootData,
+    ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
+    ...(options.name ? { name: options.name } : {}),
+  });
+  let uncaught: unknown;
+  worker.on('message', (message: In) => {
+    handlers.onMessage(message);
+  });
+  // An uncaught exception in the worker arrives here (with Node's own serialization, which keeps
+  // `code`), just before 'exit'.
+  worker.on('error', (error) => {
+    uncaught = error;
+  });
+  worker.on('exit', (code) => {
+    handlers.onExit({ code, signal: null, error: uncaught });
+  });
+  return {
+    id: worker.threadId,
+    post: (message) => {
+      worker.postMessage(message);
+    },
+    ref: () => {
+      worker.ref();
+    },
+    unref: () => {
+      worker.unref();
+    },
+    terminate: async () => {
+      await worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/** Small helpers shared by the tests. */
+import { fileURLToPath } from 'node:url';
+
+export function fixture(name: string): URL {
+  return new URL(`./fixtures/${name}`, import.meta.url);
+}
+
+export function fixturePath(name: string): string {
+  return fileURLToPath(fixture(name));
+}
+
+/** A shared flag block for blockUntilReleased-style fixtures. */
+export class Flags {
+  readonly buffer = new SharedArrayBuffer(8);
+  readonly #view = new Int32Array(this.buffer);
+
+  /** Resolves once the worker stored 1 at index 0; rejects after `timeoutMs`. */
+  async started(timeoutMs = 10_000): Promise<void> {
+    const result = Atomics.waitAsync(this.#view, 0, 0, timeoutMs);
+    const outcome = result.async ? await result.value : result.value;
+    if (outcome === 'timed-out') throw new Error('the worker never signalled that it started');
+  }
+
+  release(): void {
+    Atomics.store(this.#view, 1, 1);
+    Atomics.notify(this.#view, 1);
+  }
+}
+
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject, but it resolved');
+}

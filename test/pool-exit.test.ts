@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { fixturePath } from './helpers.ts';
+
+function runScript(
+  name: string,
+  args: string[] = [],
+): { status: number | null; stdout: string; stderr: string; ms: number } {
+  const started = Date.now();
+  const result = spawnSync(process.execPath, [...args, fixturePath(name)], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    ms: Date.now() - started,
+  };
+}
+
+test('a process with an un-closed pool exits by itself once its work is done', () => {
+  const result = runScript('unclosed-pool.mjs');
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), 'sum 5, squared 49');
+  // Not held open by idle threads or timers: far below the 10 s idle timeout.
+  assert.ok(result.ms < 8000, `took ${result.ms} ms`);
+});
+
+test('pending work keeps the process alive until it answers', () => {
+  const result = runScript('pending-work.mjs');
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), 'late answer 42');
+});
+
+test('a TypeScript worker module loads when the caller runs under the tsx CLI', () => {
+  const tsxCli = fixturePath('../../node_modules/tsx/dist/cli.mjs');
+  const result = runScript('typescript-caller.ts', [tsxCli]);
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), 'scaled 12, 212 F');
+});
