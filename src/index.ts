@@ -8,3 +8,11 @@ export { Pool, type AsyncFunction, type PoolModule } from './execution/pool/pool
 export type { PoolOptions, PoolStats, RunOptions } from './execution/pool/pool-options.js';
 export { asyncify, type Asyncified, type AsyncifyOptions } from './execution/asyncify.js';
 export type { PercentileSummary } from './metrics/histogram.js';
+export { spawn, close } from './execution/spawn/spawn.js';
+export type {
+  Remote,
+  FactoryName,
+  FactoryArgs,
+  FactoryProduct,
+} from './execution/spawn/remote-types.js';
+export type { SpawnOptions } from './execution/spawn/spawn-options.js';

@@ -45,6 +45,44 @@ export interface ErrorMessage {
 
 export type FromPoolWorker = ReadyMessage | ResultMessage | ErrorMessage;
 
+/** Caller -> remote: build the object (the factory's result, or the module namespace). */
+export interface StartRemoteMessage {
+  readonly type: 'start';
+  readonly module: string;
+  readonly factory: string | undefined;
+  readonly args: readonly unknown[];
+}
+
+/** Caller -> remote: call a method, or read an attribute. */
+export interface InvokeMessage {
+  readonly type: 'invoke';
+  readonly id: number;
+  readonly kind: 'call' | 'get';
+  readonly name: string;
+  readonly args: readonly unknown[];
+}
+
+/** Caller -> remote: no calls are pending; dispose of the object and exit. */
+export interface CloseRemoteMessage {
+  readonly type: 'close';
+}
+
+export type ToRemote = StartRemoteMessage | InvokeMessage | CloseRemoteMessage;
+
+/** Remote -> caller: the object exists and serves calls. */
+export interface StartedMessage {
+  readonly type: 'started';
+}
+
+/** Remote -> caller: loading the module or running the factory failed. */
+export interface StartFailedMessage {
+  readonly type: 'start-failed';
+  readonly error: SerializedThrown;
+}
+
+export type FromRemote =
+  ReadyMessage | StartedMessage | StartFailedMessage | ResultMessage | ErrorMessage;
+
 /** A hook the worker installs before importing user modules (e.g. tsx for TypeScript). */
 export interface LoaderHook {
   readonly kind: 'tsx';
@@ -55,6 +93,6 @@ export interface LoaderHook {
 /** What a keel worker gets at boot (workerData for threads, an init message for processes). */
 export interface WorkerBootData {
   readonly keel: 1;
-  readonly role: 'pool';
+  readonly role: 'pool' | 'remote';
   readonly loaderHooks: readonly LoaderHook[];
 }

@@ -1,7 +1,7 @@
 /**
  * Worker threads: the only caller-side module that touches node:worker_threads.
  */
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { Worker, type ResourceLimits, type Transferable } from 'node:worker_threads';
 import type { EndpointHandlers, WorkerEndpoint } from './endpoint.js';
 
 const kThreadEntry = new URL('../worker/thread-entry.js', import.meta.url);
@@ -12,6 +12,8 @@ export interface ThreadOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   readonly execArgv?: readonly string[] | undefined;
   readonly name?: string | undefined;
+  /** Objects in bootData to transfer rather than clone (MessagePorts). */
+  readonly transferList?: readonly Transferable[] | undefined;
 }
 
 export type { ResourceLimits };
@@ -27,6 +29,7 @@ export function startThread<In, Out>(
     ...(options.env ? { env: options.env } : {}),
     ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
     ...(options.name ? { name: options.name } : {}),
+    ...(options.transferList ? { transferList: [...options.transferList] } : {}),
   });
   let uncaught: unknown;
   worker.on('message', (message: In) => {

@@ -89,7 +89,12 @@ function pathOf(url: string): string {
   }
 }
 
-function pickExport(namespace: Record<string, unknown>, url: string, name: string): AnyFunction {
+/** The exported function `name` of a module namespace; ERR_NOT_FOUND when there is none. */
+export function pickExport(
+  namespace: Record<string, unknown>,
+  url: string,
+  name: string,
+): AnyFunction {
   let value = namespace[name];
   // A CommonJS module's exports may be reachable only through its default export.
   if (value === undefined && namespace.default && typeof namespace.default === 'object') {

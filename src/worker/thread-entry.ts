@@ -1,17 +1,7 @@
 /**
- * The entry every keel worker thread boots. It reads its role from the boot data and serves it.
+ * The entry every keel worker thread boots.
  */
 import { threadCallerChannel } from '../transport/far-side.js';
-import type { FromPoolWorker, ToPoolWorker, WorkerBootData } from '../protocol/messages.js';
-import { CallServer } from './call-server.js';
-import { ModuleLoader } from './module-loader.js';
+import { serve } from './serve.js';
 
-const channel = threadCallerChannel<ToPoolWorker, FromPoolWorker>();
-const boot = channel.bootData as WorkerBootData;
-const server = new CallServer(new ModuleLoader(boot.loaderHooks), (message) => {
-  channel.post(message);
-});
-channel.onMessage((message) => {
-  server.accept(message);
-});
-channel.post({ type: 'ready' });
+serve(threadCallerChannel());

@@ -28,6 +28,13 @@ test('a process with an un-closed pool exits by itself once its work is done', (
   assert.ok(result.ms < 8000, `took ${result.ms} ms`);
 });
 
+test('a process with un-closed thread and process remotes exits by itself', () => {
+  const result = runScript('unclosed-remote.mjs');
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), 'thread 4, process 6');
+  assert.ok(result.ms < 8000, `took ${result.ms} ms`);
+});
+
 test('pending work keeps the process alive until it answers', () => {
   const result = runScript('pending-work.mjs');
   assert.equal(result.status, 0, result.stderr);

@@ -1,0 +1,122 @@
+/**
+ * The public option, stats and shared-data types of `Arena`, and the validation of arguments
+ * (each message names the option, what was expected and what was received).
+ */
+
+import { invalidArgument } from '../../errors.js';
+import { type ArenaTicket, isTicket } from './envelope.js';
+import type { MemorySizes } from './memory.js';
+
+/** Options of `new Arena(...)`. */
+export interface ArenaOptions {
+  /** Capacity of the data area in bytes, rounded down to whole blocks. Default 64 MiB. */
+  readonly bytes?: number;
+  /** Binary leaves of at least this many bytes go through the arena. Default 65536 (64 KiB). */
+  readonly minBytes?: number;
+  /**
+   * Allocation granule: a power of two, at least 64. Default 4096, or less when `minBytes` is
+   * small (minBytes / 16, at least 64), so that rounding wastes at most about 6 %.
+   */
+  readonly blockBytes?: number;
+  /** Units that may hold space at once. Default: the number of blocks, at most 65536. */
+  readonly maxUnits?: number;
+}
+
+/** `{ signal, timeoutMs }` of the waiting variants. `timeoutMs` defaults to no limit. */
+export interface ArenaWaitOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+/** Arena-wide counters (all threads). Stale as soon as read. */
+export interface ArenaStats {
+  /** Capacity of the data area. */
+  readonly bytes: number;
+  /** Bytes held by units being written, in flight or held by readers (whole blocks). */
+  readonly bytesInUse: number;
+  readonly highWaterBytes: number;
+  /** Units holding space. */
+  readonly units: number;
+  /** Leaves (or groups of aliasing leaves) that crossed by copying instead: full or too large. */
+  readonly fallbacks: number;
+  /** Writers that had to wait for space. */
+  readonly waits: number;
+}
+
+/** What `share()` returns: post it (workerData or a message), then `Arena.fromShared(data)`. */
+export interface ArenaShared {
+  readonly kind: 'keel.arena';
+  readonly buffer: SharedArrayBuffer;
+  /** The id of the handle built from this data; `reclaimHandle(id)` once its thread exited. */
+  readonly handleId: number;
+}
+
+const kDefaultBytes = 64 * 2 ** 20;
+const kDefaultMinBytes = 65536;
+const kMaxInt32 = 2 ** 31 - 1;
+
+export function validateOptions(options: ArenaOptions): MemorySizes {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('options', 'an object', options);
+  }
+  const bytes = options.bytes ?? kDefaultBytes;
+  if (!Number.isSafeInteger(bytes) || bytes < 64) {
+    throw invalidArgument('bytes', 'an integer of at least 64', bytes);
+  }
+  const minBytes = options.minBytes ?? kDefaultMinBytes;
+  if (!Number.isInteger(minBytes) || minBytes < 0 || minBytes > kMaxInt32) {
+    throw invalidArgument('minBytes', 'an integer from 0 to 2^31 - 1', minBytes);
+  }
+  const blockBytes = options.blockBytes ?? defaultBlockBytes(bytes, minBytes);
+  if (
+    !Number.isInteger(blockBytes) ||
+    blockBytes < 64 ||
+    blockBytes > 2 ** 30 ||
+    (blockBytes & (blockBytes - 1)) !== 0
+  ) {
+    throw invalidArgument('blockBytes', 'a power of two from 64 to 2^30', blockBytes);
+  }
+  const blockCount = Math.floor(bytes / blockBytes);
+  if (blockCount < 1 || blockCount > kMaxInt32) {
+    throw invalidArgument('bytes', `from blockBytes (${blockBytes}) to 2^31 - 1 blocks`, bytes);
+  }
+  const maxUnits = options.maxUnits ?? Math.min(blockCount, 65536);
+  if (!Number.isInteger(maxUnits) || maxUnits < 1 || maxUnits > 2 ** 24) {
+    throw invalidArgument('maxUnits', 'an integer from 1 to 2^24', maxUnits);
+  }
+  return { blockBytes, blockCount, maxUnits, minBytes };
+}
+
+function defaultBlockBytes(bytes: number, minBytes: number): number {
+  let blockBytes = 4096;
+  while (blockBytes > 64 && (blockBytes > minBytes / 16 || blockBytes > bytes)) blockBytes /= 2;
+  return blockBytes;
+}
+
+export function validateWait(options: ArenaWaitOptions): {
+  deadlineMs: number;
+  signal: AbortSignal | undefined;
+} {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('options', 'an object', options);
+  }
+  const { signal, timeoutMs } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw invalidArgument('signal', 'an AbortSignal', signal);
+  }
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) {
+    throw invalidArgument('timeoutMs', 'a non-negative number', timeoutMs);
+  }
+  return { deadlineMs: performance.now() + (timeoutMs ?? Infinity), signal };
+}
+
+export function checkTicket(ticket: ArenaTicket): ArenaTicket {
+  if (!isTicket(ticket)) throw invalidArgument('ticket', 'a ticket from commitUnit()', ticket);
+  return ticket;
+}
+
+export function checkCount(count: number): number {
+  if (!Number.isInteger(count) || count < 0)
+    throw invalidArgument('count', 'a non-negative integer', count);
+  return count;
+}

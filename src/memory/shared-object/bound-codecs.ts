@@ -1,0 +1,197 @@
+/**
+ * Codecs bound to the three copies of one slot: each builds its views over shared memory once,
+ * so a fetch or assign does no offset arithmetic and allocates only the result. Callers uphold
+ * the slot protocol (slot-engine.ts): `write` only on a copy the writer owns, `read` / `view`
+ * only on a pinned copy. `read` never throws, even on bytes a forced writer is overwriting,
+ * because such a result is discarded after validation.
+ */
+import { Buffer } from 'node:buffer';
+import { kStringHeaderBytes, layoutBytes, type LayoutNode } from './codecs.js';
+import {
+  allocateUninitialized,
+  copyElements,
+  typedView,
+  type AnyTypedArray,
+  type DTypeName,
+} from './typed-arrays.js';
+
+/** Moves one value between JS and one of a slot's copies. */
+export interface BoundCodec {
+  /** Writes a value that passed `findMismatch` into copy `copy`. Writer side, under the lock. */
+  write(copy: number, value: unknown): void;
+  /** A caller-owned copy of the value in copy `copy`. */
+  read(copy: number): unknown;
+  /** The value in copy `copy`, TypedArrays as views of the shared memory (no copy). */
+  view(copy: number): unknown;
+}
+
+/** Binds `layout` at `offsetBytes` inside each copy that starts at `copyBases[i]`. */
+export function bindCodec(
+  layout: LayoutNode,
+  buffer: SharedArrayBuffer,
+  copyBases: readonly number[],
+  offsetBytes = 0,
+): BoundCodec {
+  const at = copyBases.map((base) => base + offsetBytes);
+  switch (layout.kind) {
+    case 'null':
+      return kNullCodec;
+    case 'boolean':
+      return new BooleanCodec(at.map((start) => new Uint8Array(buffer, start, 1)));
+    case 'number':
+      return new NumberCodec(at.map((start) => new Float64Array(buffer, start, 1)));
+    case 'bigint':
+      return new BigIntCodec(at.map((start) => new BigInt64Array(buffer, start, 1)));
+    case 'string':
+      return new StringCodec(buffer, at, layout.capacityBytes);
+    case 'typed':
+      return new TypedCodec(buffer, at, layout.dtype, layout.length);
+    case 'object':
+      return bindObject(layout, buffer, copyBases, offsetBytes);
+  }
+}
+
+const kNullCodec: BoundCodec = {
+  write() {},
+  read: () => null,
+  view: () => null,
+};
+
+class BooleanCodec implements BoundCodec {
+  constructor(readonly cells: readonly Uint8Array[]) {}
+  write(copy: number, value: unknown): void {
+    (this.cells[copy] as Uint8Array)[0] = value === true ? 1 : 0;
+  }
+  read(copy: number): boolean {
+    return (this.cells[copy] as Uint8Array)[0] !== 0;
+  }
+  view(copy: number): boolean {
+    return this.read(copy);
+  }
+}
+
+class NumberCodec implements BoundCodec {
+  constructor(readonly cells: readonly Float64Array[]) {}
+  write(copy: number, value: unknown): void {
+    (this.cells[copy] as Float64Array)[0] = value as number;
+  }
+  read(copy: number): number {
+    return (this.cells[copy] as Float64Array)[0] as number;
+  }
+  view(copy: number): number {
+    return this.read(copy);
+  }
+}
+
+class BigIntCodec implements BoundCodec {
+  constructor(readonly cells: readonly BigInt64Array[]) {}
+  write(copy: number, value: unknown): void {
+    (this.cells[copy] as BigInt64Array)[0] = value as bigint;
+  }
+  read(copy: number): bigint {
+    return (this.cells[copy] as BigInt64Array)[0] as bigint;
+  }
+  view(copy: number): bigint {
+    return this.read(copy);
+  }
+}
+
+class StringCodec implements BoundCodec {
+  readonly #lengths: Uint32Array[];
+  readonly #bytes: Buffer[];
+  readonly #capacityBytes: number;
+
+  constructor(buffer: SharedArrayBuffer, at: readonly number[], capacityBytes: number) {
+    this.#lengths = at.map((start) => new Uint32Array(buffer, start, 1));
+    this.#bytes = at.map((start) => Buffer.from(buffer, start + kStringHeaderBytes, capacityBytes));
+    this.#capacityBytes = capacityBytes;
+  }
+  write(copy: number, value: unknown): void {
+    // Buffer#write encodes straight into shared memory; the capacity was checked before.
+    const written = (this.#bytes[copy] as Buffer).write(value as string, 0, 'utf8');
+    (this.#lengths[copy] as Uint32Array)[0] = written;
+  }
+  read(copy: number): string {
+    // Clamped: a torn length must not throw (the result is discarded by validation).
+    const length = Math.min((this.#lengths[copy] as Uint32Array)[0] as number, this.#capacityBytes);
+    return (this.#bytes[copy] as Buffer).toString('utf8', 0, length);
+  }
+  view(copy: number): string {
+    return this.read(copy);
+  }
+}
+
+class TypedCodec implements BoundCodec {
+  readonly #views: AnyTypedArray[];
+  readonly #dtype: DTypeName;
+  readonly #length: number;
+
+  constructor(buffer: SharedArrayBuffer, at: readonly number[], dtype: DTypeName, length: number) {
+    this.#views = at.map((start) => typedView(dtype, buffer, start, length));
+    this.#dtype = dtype;
+    this.#length = length;
+  }
+  write(copy: number, value: unknown): void {
+    // Same element type (checked), or Buffer and Uint8Array: both bytes.
+    copyElements(this.#views[copy] as AnyTypedArray, value as AnyTypedArray);
+  }
+  read(copy: number): AnyTypedArray {
+    const result = allocateUninitialized(this.#dtype, this.#length);
+    copyElements(result, this.#views[copy] as AnyTypedArray);
+    return result;
+  }
+  view(copy: number): AnyTypedArray {
+    return this.#views[copy] as AnyTypedArray;
+  }
+}
+
+function bindObject(
+  layout: Extract<LayoutNode, { kind: 'object' }>,
+  buffer: SharedArrayBuffer,
+  copyBases: readonly number[],
+  offsetBytes: number,
+): BoundCodec {
+  const fields: BoundCodec[] = [];
+  let offset = offsetBytes;
+  for (const child of layout.values) {
+    fields.push(bindCodec(child, buffer, copyBases, offset));
+    offset += layoutBytes(child);
+  }
+  return new ObjectCodec(layout.keys, fields);
+}
+
+class ObjectCodec implements BoundCodec {
+  constructor(
+    readonly keys: readonly string[],
+    readonly fields: readonly BoundCodec[],
+  ) {}
+  write(copy: number, value: unknown): void {
+    const record = value as Record<string, unknown>;
+    for (let i = 0; i < this.keys.length; i++) {
+      (this.fields[i] as BoundCodec).write(copy, record[this.keys[i] as string]);
+    }
+  }
+  read(copy: number): Record<string, unknown> {
+    return this.#build((field) => field.read(copy));
+  }
+  view(copy: number): Record<string, unknown> {
+    return this.#build((field) => field.view(copy));
+  }
+  #build(valueOf: (field: BoundCodec) => unknown): Record<string, unknown> {
+    const result: Record<string, unknown> = {};
+    for (let i = 0; i < this.keys.length; i++) {
+      const key = this.keys[i] as string;
+      const value = valueOf(this.fields[i] as BoundCodec);
+      // A key named __proto__ must become an own property, not the prototype.
+      if (key === '__proto__')
+        Object.defineProperty(result, key, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else result[key] = value;
+    }
+    return result;
+  }
+}

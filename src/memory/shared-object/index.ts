@@ -1,0 +1,14 @@
+/**
+ * SharedObject's public surface, for src/index.ts to re-export by name.
+ */
+export { SharedObject } from './shared-object.js';
+export { reviveSharedObjects } from './revive.js';
+export type {
+  ChangedOptions,
+  ClonedSharedObject,
+  Shareable,
+  SharedLeaf,
+  SharedObjectOptions,
+  SharedValue,
+  Widen,
+} from './types.js';

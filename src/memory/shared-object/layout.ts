@@ -1,0 +1,144 @@
+/**
+ * The memory of one SharedObject slot: a single SharedArrayBuffer holding a header of control
+ * words, a self-describing layout descriptor and three copies of the value. Any thread that gets
+ * the buffer (by name or as a cloned handle) can decode it without further information.
+ * Shared by both sides; no worker_threads here.
+ *
+ *  byte   0 ┌ magic u32 'KSO1' │ descriptorBytes u32 │ (reserved to 64)             identity
+ *  byte  64 ├ lock i32 │ latest i32 │ version i32 │ waiters i32 │ flags i32 │ pad  writers' line
+ *  byte  88 │ mtime i64 (ns, CLOCK_MONOTONIC)                                      │
+ *  byte  96 │ published[0..2] i32 (version at which each copy was last published)  │
+ *  byte 128 ├ pins[0..2] i32: readers copying each copy right now                 readers' line
+ *  byte 192 ├ seq[0..2] i32: per-copy sequence, odd while a writer changes its bytes  writers' line
+ *  byte 208 │ claims[0..2] i32: 1 while a writer owns the copy (handshake with pins)   │
+ *  byte 256 ├ descriptor: UTF-8 JSON { layout, shape, valueBytes }, padded to 64
+ *         D ├ copy 0: valueBytes, padded to 64 (kCopyAlignBytes)
+ *     D + S ├ copy 1
+ *    D + 2S ├ copy 2
+ *           └
+ * Hot words written by different sides sit on different 64-byte cache lines, so readers pinning
+ * a copy do not invalidate the line a writer spins on, and the reverse.
+ */
+import { KeelError } from '../../errors.js';
+
+import type { LayoutNode } from './codecs.js';
+
+const kMagic = 0x4b534f31; // 'KSO1'
+export const kCopyCount = 3;
+const kCopyAlignBytes = 64;
+const kDescriptorOffsetBytes = 256;
+
+/** Int32 word indexes of the header (byte offset / 4). */
+export const kWord = {
+  magic: 0,
+  descriptorBytes: 1,
+  lock: 16,
+  latest: 17,
+  version: 18,
+  waiters: 19,
+  flags: 20,
+  published: 24, // ..26
+  pins: 32, // ..34
+  seq: 48, // ..50
+  claims: 52, // ..54
+} as const;
+
+/** BigInt64 word index of the mtime (byte 88). */
+export const kMtimeBigWord = 11;
+
+/** flags bit: the name was unlinked; handles keep working, lookups by name skip this buffer. */
+export const kFlagUnlinked = 1;
+
+/** What a slot holds, as stored in its descriptor. */
+export interface SlotDescriptor {
+  readonly layout: LayoutNode;
+  /** The `shape` of a TypedArray slot ([length] when none was given); null for other kinds. */
+  readonly shape: readonly number[] | null;
+  /** Bytes of one copy of the value. */
+  readonly valueBytes: number;
+}
+
+/** Where the copies live inside the buffer. */
+export interface SlotGeometry {
+  readonly descriptor: SlotDescriptor;
+  /** Byte offset of copy 0. */
+  readonly copyOffsetBytes: number;
+  /** Distance between two copies. */
+  readonly copyStrideBytes: number;
+}
+
+function roundUp(bytes: number, align: number): number {
+  return Math.ceil(bytes / align) * align;
+}
+
+function geometryOf(descriptor: SlotDescriptor, descriptorBytes: number): SlotGeometry {
+  return {
+    descriptor,
+    copyOffsetBytes: roundUp(kDescriptorOffsetBytes + descriptorBytes, kCopyAlignBytes),
+    copyStrideBytes: roundUp(Math.max(descriptor.valueBytes, 1), kCopyAlignBytes),
+  };
+}
+
+/**
+ * Allocates and initialises the buffer of a new slot. The copies are left to the caller, who
+ * writes the initial value into copy 0 (`latest` = 0, version 0) before anyone else can see it.
+ */
+export function allocateSlot(descriptor: SlotDescriptor): {
+  buffer: SharedArrayBuffer;
+  geometry: SlotGeometry;
+} {
+  const json = new TextEncoder().encode(JSON.stringify(descriptor));
+  const geometry = geometryOf(descriptor, json.byteLength);
+  const buffer = new SharedArrayBuffer(
+    geometry.copyOffsetBytes + kCopyCount * geometry.copyStrideBytes,
+  );
+  const words = new Int32Array(buffer, 0, kDescriptorOffsetBytes / 4);
+  words[kWord.magic] = kMagic;
+  words[kWord.descriptorBytes] = json.byteLength;
+  new Uint8Array(buffer, kDescriptorOffsetBytes, json.byteLength).set(json);
+  return { buffer, geometry };
+}
+
+/** Whether `buffer` is the memory of a slot (any version of this layout). */
+export function isSlotBuffer(buffer: unknown): buffer is SharedArrayBuffer {
+  return (
+    buffer instanceof SharedArrayBuffer &&
+    buffer.byteLength >= kDescriptorOffsetBytes &&
+    Atomics.load(new Int32Array(buffer, 0, 1), 0) === kMagic
+  );
+}
+
+/** Reads the descriptor of a slot buffer; throws ERR_INVALID_ARGUMENT on anything else. */
+export function readGeometry(buffer: SharedArrayBuffer): SlotGeometry {
+  if (!isSlotBuffer(buffer)) {
+    throw new KeelError('ERR_INVALID_ARGUMENT', 'buffer is not the memory of a SharedObject slot');
+  }
+  const descriptorBytes = new Int32Array(buffer, 0, 2)[kWord.descriptorBytes] ?? 0;
+  // TextDecoder refuses views over shared memory in some engines: decode a private copy.
+  const json = new Uint8Array(buffer, kDescriptorOffsetBytes, descriptorBytes).slice();
+  const descriptor = JSON.parse(new TextDecoder().decode(json)) as SlotDescriptor;
+  return geometryOf(descriptor, descriptorBytes);
+}
+
+/** The header words of a slot, as Int32 (control) and BigInt64 (mtime) views. */
+export function headerViews(buffer: SharedArrayBuffer): { words: Int32Array; big: BigInt64Array } {
+  return {
+    words: new Int32Array(buffer, 0, kDescriptorOffsetBytes / 4),
+    big: new BigInt64Array(buffer, 0, kDescriptorOffsetBytes / 8),
+  };
+}
+
+/** Marks a slot's name as unlinked (called once, by the registry, when the name is removed). */
+export function markSlotUnlinked(buffer: SharedArrayBuffer): void {
+  // Makes the unlink visible to every thread's name cache (see registry-link.ts).
+  Atomics.or(new Int32Array(buffer, 0, kDescriptorOffsetBytes / 4), kWord.flags, kFlagUnlinked);
+}
+
+/** Whether a slot's name was unlinked. May be stale by the time the caller acts on it. */
+export function isSlotUnlinked(buffer: SharedArrayBuffer): boolean {
+  return (
+    (Atomics.load(new Int32Array(buffer, 0, kDescriptorOffsetBytes / 4), kWord.flags) &
+      kFlagUnlinked) !==
+    0
+  );
+}

@@ -1,0 +1,319 @@
+/**
+ * The consistency engine of one SharedObject handle: triple-buffered copies, reader pins and
+ * per-copy sequence numbers (a seqlock that readers rarely need), a futex mutex between writers,
+ * and the change counter behind modified / triggered / changed(). docs/shared-object.md argues
+ * why readers never see a torn value and why a writer never waits on a reader for more than one
+ * copy. Every method may be called on any thread; none allocates except the values it returns.
+ */
+import { KeelError } from '../../errors.js';
+import { bindCodec, type BoundCodec } from './bound-codecs.js';
+import {
+  headerViews,
+  kCopyCount,
+  kMtimeBigWord,
+  kWord,
+  readGeometry,
+  type SlotGeometry,
+} from './layout.js';
+import { ChangeWaiters, type WaitForChangeOptions } from './change-waiters.js';
+import { copyBytes } from './typed-arrays.js';
+
+// A writer spins this many times on a taken lock before sleeping: a lock is held for one copy,
+// often shorter than a futex sleep plus wake-up (tens of microseconds on a loaded machine).
+const kLockSpins = 200;
+const kMinCopyEstimateMs = 0.005;
+
+export class SlotEngine {
+  readonly geometry: SlotGeometry;
+  readonly #name: string;
+  readonly #words: Int32Array;
+  readonly #big: BigInt64Array;
+  readonly #codec: BoundCodec;
+  /** The raw bytes of each copy. */
+  readonly #copyBytes: Uint8Array[];
+  readonly #waiters: ChangeWaiters;
+  readonly #lockTimeoutMs: number;
+  /** How long this handle's last write of a copy took: the bound of a writer's wait on readers. */
+  #copyEstimateMs: number;
+  /** The change counter value this handle last read (fetch, triggered, open). */
+  #seenVersion: number;
+
+  constructor(name: string, buffer: SharedArrayBuffer) {
+    this.#name = name;
+    this.geometry = readGeometry(buffer);
+    const { words, big } = headerViews(buffer);
+    this.#words = words;
+    this.#big = big;
+    const { copyOffsetBytes, copyStrideBytes, descriptor } = this.geometry;
+    const bases = Array.from(
+      { length: kCopyCount },
+      (_, copy) => copyOffsetBytes + copy * copyStrideBytes,
+    );
+    this.#codec = bindCodec(descriptor.layout, buffer, bases);
+    this.#copyBytes = bases.map((base) => new Uint8Array(buffer, base, descriptor.valueBytes));
+    this.#waiters = new ChangeWaiters(name, words, kWord.version, kWord.waiters);
+    this.#copyEstimateMs = Math.max(kMinCopyEstimateMs, descriptor.valueBytes / 1e6);
+    // 100 MB/s is far below any memcpy: only a writer that died mid-assign holds the lock so long.
+    this.#lockTimeoutMs = 2000 + descriptor.valueBytes / 1e5;
+    this.#seenVersion = Atomics.load(words, kWord.version);
+  }
+
+  /** Writes the first value into copy 0 of a slot nobody else can see yet. Creator only. */
+  initialize(value: unknown): void {
+    this.#codec.write(0, value);
+    // The slot is published to other threads later, by a message (registry or clone), which
+    // orders these plain stores before any reader's first load.
+    Atomics.store(this.#big, kMtimeBigWord, process.hrtime.bigint());
+  }
+
+  /** The current change counter. Any side; may be stale as soon as it returns. */
+  version(): number {
+    return Atomics.load(this.#words, kWord.version);
+  }
+
+  /** True when the change counter moved since this handle last read. Does not mark it seen. */
+  modified(): boolean {
+    return Atomics.load(this.#words, kWord.version) !== this.#seenVersion;
+  }
+
+  /** Like modified(), and marks the current change seen. */
+  consumeChange(): boolean {
+    const version = Atomics.load(this.#words, kWord.version);
+    const changed = version !== this.#seenVersion;
+    this.#seenVersion = version;
+    return changed;
+  }
+
+  /** Nanoseconds (CLOCK_MONOTONIC, as process.hrtime.bigint()) of the last assign or trigger. */
+  mtime(): bigint {
+    return Atomics.load(this.#big, kMtimeBigWord);
+  }
+
+  /**
+   * A caller-owned copy of the latest value; never torn. Lock-free: it retries only when a
+   * writer, finding every spare copy pinned for longer than one copy's time, overwrote the copy
+   * being read (see docs/shared-object.md). Never blocks.
+   */
+  read(): unknown {
+    const words = this.#words;
+    for (;;) {
+      // The counter is read first, so the value read below is at least as new as it claims.
+      const version = Atomics.load(words, kWord.version);
+      const copy = Atomics.load(words, kWord.latest);
+      const seq = this.#pin(copy);
+      if (seq === -1) continue;
+      let value: unknown;
+      try {
+        value = this.#codec.read(copy);
+      } finally {
+        Atomics.sub(words, kWord.pins + copy, 1);
+      }
+      if (Atomics.load(words, kWord.seq + copy) === seq) {
+        this.#seenVersion = version;
+        return value;
+      }
+    }
+  }
+
+  /**
+   * Applies `fn` to a zero-copy view of the latest value while its copy stays pinned. If a
+   * forced writer overwrote the copy meanwhile, `fn`'s result (or error) is discarded and `fn`
+   * runs again on a private copy, so it always answers for one consistent value.
+   */
+  visit<R>(fn: (view: unknown) => R): R {
+    const words = this.#words;
+    const version = Atomics.load(words, kWord.version);
+    const copy = Atomics.load(words, kWord.latest);
+    const seq = this.#pin(copy);
+    if (seq === -1) return fn(this.read());
+    let result: R | undefined;
+    let failure: { error: unknown } | undefined;
+    try {
+      result = fn(this.#codec.view(copy));
+    } catch (error) {
+      failure = { error };
+    } finally {
+      Atomics.sub(words, kWord.pins + copy, 1);
+    }
+    if (Atomics.load(words, kWord.seq + copy) !== seq) return fn(this.read());
+    this.#seenVersion = version;
+    if (failure) throw failure.error;
+    return result as R;
+  }
+
+  /**
+   * Reader side of the handshake with writers: pins `copy`, then looks at its claim. Returns the
+   * copy's (even) sequence with the pin held, or -1 with the pin released when a writer has
+   * claimed the copy or is writing it.
+   */
+  #pin(copy: number): number {
+    const words = this.#words;
+    Atomics.add(words, kWord.pins + copy, 1);
+    const seq = Atomics.load(words, kWord.seq + copy);
+    if (Atomics.load(words, kWord.claims + copy) === 0 && (seq & 1) === 0) return seq;
+    Atomics.sub(words, kWord.pins + copy, 1);
+    return -1;
+  }
+
+  /** Publishes a value that passed the layout check. Takes the writer lock (may block, bounded). */
+  write(value: unknown): void {
+    this.#lock();
+    try {
+      const copy = this.#claimCopy();
+      const seq = Atomics.load(this.#words, kWord.seq + copy);
+      // Odd while the bytes change: a reader that pinned this copy before a forced claim fails
+      // its validation (no other reader can be in it: they pin, then see the claim).
+      Atomics.store(this.#words, kWord.seq + copy, seq + 1);
+      // A sequentially consistent load after that store keeps the data stores below from
+      // becoming visible before the odd sequence (free on x86; needed on ARMv8).
+      Atomics.load(this.#words, kWord.seq + copy);
+      const startMs = performance.now();
+      try {
+        this.#codec.write(copy, value);
+      } catch (error) {
+        // Only a getter of the value can throw here. A reader that read `latest` long ago may
+        // still pin this copy, so it must hold a whole value before it turns even again.
+        copyBytes(
+          this.#copyBytes[copy] as Uint8Array,
+          this.#copyBytes[Atomics.load(this.#words, kWord.latest)] as Uint8Array,
+        );
+        throw error;
+      } finally {
+        // Even again and unclaimed: the copy holds a whole value (readers may pin it).
+        Atomics.store(this.#words, kWord.seq + copy, seq + 2);
+        Atomics.store(this.#words, kWord.claims + copy, 0);
+      }
+      // At most doubling per write: one write slowed by preemption does not make a writer wait long.
+      const elapsedMs = performance.now() - startMs;
+      this.#copyEstimateMs = Math.max(
+        kMinCopyEstimateMs,
+        Math.min(elapsedMs, 2 * this.#copyEstimateMs),
+      );
+      const version = this.#bumpLocked();
+      Atomics.store(this.#words, kWord.published + copy, version);
+      // Makes the new copy the one readers pin from now on.
+      Atomics.store(this.#words, kWord.latest, copy);
+      this.#seenVersion = this.#announceLocked(version);
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /** Moves the change counter and mtime without data (a trigger). Takes the writer lock. */
+  trigger(): void {
+    this.#lock();
+    try {
+      this.#announceLocked(this.#bumpLocked());
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /** Resolves on the next change after the call; see ChangeWaiters. */
+  waitForChange(options: WaitForChangeOptions): Promise<void> {
+    return this.#waiters.waitForChange(this.version(), options);
+  }
+
+  /** Rejects this handle's pending waits with `reason` (on close). */
+  close(reason: unknown): void {
+    this.#waiters.rejectAll(reason);
+  }
+
+  /** The next version and a strictly increasing mtime, not yet visible. Under the lock. */
+  #bumpLocked(): number {
+    const now = process.hrtime.bigint();
+    const last = Atomics.load(this.#big, kMtimeBigWord);
+    Atomics.store(this.#big, kMtimeBigWord, now > last ? now : last + 1n);
+    return (Atomics.load(this.#words, kWord.version) + 1) | 0;
+  }
+
+  /** Makes `version` visible to modified / triggered / changed() and wakes waiters. */
+  #announceLocked(version: number): number {
+    Atomics.store(this.#words, kWord.version, version);
+    this.#waiters.notifyIfWaiting();
+    return version;
+  }
+
+  /**
+   * Picks a copy to write and claims it. Prefers the older spare copy (not `latest`) that no
+   * reader pins; if both are pinned, waits up to one copy's time for a pin to drop, then takes
+   * the older one anyway: its readers fail validation and retry on the latest copy.
+   */
+  #claimCopy(): number {
+    const words = this.#words;
+    const latest = Atomics.load(words, kWord.latest);
+    const first = (latest + 1) % kCopyCount;
+    const second = (latest + 2) % kCopyCount;
+    const age =
+      (Atomics.load(words, kWord.published + first) -
+        Atomics.load(words, kWord.published + second)) |
+      0;
+    const older = age <= 0 ? first : second;
+    const newer = age <= 0 ? second : first;
+    if (this.#tryClaim(older)) return older;
+    if (this.#tryClaim(newer)) return newer;
+    return this.#claimAfterWaiting(older, newer);
+  }
+
+  /**
+   * Writer side of a Dekker handshake with readers: the writer raises the copy's claim, then
+   * looks at its pins; a reader pins, then looks at the claim. Sequentially consistent atomics
+   * guarantee that at least one sees the other, so a writer that finds no pin writes a copy no
+   * reader is reading, and a reader that pins too late sees the claim and goes elsewhere. The
+   * sequence number is not touched unless bytes change, so a backing-off writer never makes a
+   * reader's validation fail.
+   */
+  #tryClaim(copy: number): boolean {
+    if (Atomics.load(this.#words, kWord.pins + copy) !== 0) return false;
+    Atomics.store(this.#words, kWord.claims + copy, 1);
+    if (Atomics.load(this.#words, kWord.pins + copy) === 0) return true;
+    Atomics.store(this.#words, kWord.claims + copy, 0);
+    return false;
+  }
+
+  #claimAfterWaiting(older: number, newer: number): number {
+    const deadlineMs = performance.now() + this.#copyEstimateMs;
+    do {
+      if (this.#tryClaim(older)) return older;
+      if (this.#tryClaim(newer)) return newer;
+    } while (performance.now() < deadlineMs);
+    // Forced: the readers pinning `older` see its sequence move and retry on the latest copy.
+    Atomics.store(this.#words, kWord.claims + older, 1);
+    return older;
+  }
+
+  #lock(): void {
+    if (Atomics.compareExchange(this.#words, kWord.lock, 0, 1) !== 0) this.#lockContended();
+  }
+
+  /** Futex mutex (0 free, 1 taken, 2 taken with sleepers), after a short spin. May block. */
+  #lockContended(): void {
+    const words = this.#words;
+    for (let spin = 0; spin < kLockSpins; spin++) {
+      if (
+        Atomics.load(words, kWord.lock) === 0 &&
+        Atomics.compareExchange(words, kWord.lock, 0, 1) === 0
+      )
+        return;
+    }
+    const deadlineMs = performance.now() + this.#lockTimeoutMs;
+    while (Atomics.exchange(words, kWord.lock, 2) !== 0) {
+      const remainingMs = deadlineMs - performance.now();
+      if (remainingMs <= 0) {
+        throw new KeelError(
+          'ERR_TIMEOUT',
+          `SharedObject "${this.#name}": the write lock stayed taken for ${Math.round(this.#lockTimeoutMs)} ms ` +
+            '(a thread that died in the middle of assign() leaves it taken)',
+        );
+      }
+      Atomics.wait(words, kWord.lock, 2, remainingMs);
+    }
+  }
+
+  #unlock(): void {
+    if (Atomics.sub(this.#words, kWord.lock, 1) !== 1) {
+      Atomics.store(this.#words, kWord.lock, 0);
+      Atomics.notify(this.#words, kWord.lock, 1);
+    }
+  }
+}

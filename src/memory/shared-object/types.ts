@@ -1,0 +1,65 @@
+/**
+ * The public types of SharedObject: which values a slot holds and how the initial value's type
+ * becomes the slot's type.
+ */
+import type { AnyTypedArray } from './typed-arrays.js';
+
+/** A leaf of a slot's value: a scalar, a string, or a TypedArray (a Node `Buffer` included). */
+export type SharedLeaf = null | boolean | number | bigint | string | AnyTypedArray;
+
+/** Everything a slot can hold: a leaf, or a plain object of values (nested objects allowed). */
+export type SharedValue = SharedLeaf | { readonly [key: string]: SharedValue };
+
+/**
+ * `T` itself when every part of it can live in a slot, `never` where it cannot (an array, a
+ * function, a Date, a Map...). Used as a constraint so that interfaces are accepted too.
+ */
+export type Shareable<T> = T extends SharedLeaf
+  ? T
+  : T extends readonly unknown[] | ((...args: never[]) => unknown)
+    ? never
+    : T extends object
+      ? { readonly [K in keyof T]: Shareable<T[K]> }
+      : never;
+
+/** The slot type of an initial value: literals widened (`true` -> boolean), readonly dropped. */
+export type Widen<T> = T extends boolean
+  ? boolean
+  : T extends number
+    ? number
+    : T extends bigint
+      ? bigint
+      : T extends string
+        ? string
+        : T extends null
+          ? null
+          : T extends AnyTypedArray
+            ? T
+            : { -readonly [K in keyof T]: Widen<T[K]> };
+
+/** Options of `SharedObject.create`. */
+export interface SharedObjectOptions {
+  /** Dimensions of a TypedArray slot, kept on the handle as `so.shape`; their product must equal the length. Default `[length]`. */
+  readonly shape?: readonly number[] | undefined;
+  /** Byte capacity of a string slot. Default: the larger of twice the initial UTF-8 length and 64. */
+  readonly capacity?: number | undefined;
+  /** Attach to an existing slot of that name (which must be layout-compatible) and assign `initial` to it, instead of failing with ERR_EXISTS. Default false. */
+  readonly reuse?: boolean | undefined;
+}
+
+/** Options of `changed()`. */
+export interface ChangedOptions {
+  /** Aborting rejects with the signal's reason (a DOMException `AbortError` when none). */
+  readonly signal?: AbortSignal | undefined;
+  /** Rejects with KeelError `ERR_TIMEOUT` after this many milliseconds. Default: no limit. */
+  readonly timeoutMs?: number | undefined;
+}
+
+/**
+ * What a handle becomes when structured-cloned (postMessage, a worker call argument): its own
+ * enumerable properties. `SharedObject.from()` turns it back into a handle.
+ */
+export interface ClonedSharedObject {
+  readonly name: string;
+  readonly buffer: SharedArrayBuffer;
+}

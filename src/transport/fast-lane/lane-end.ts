@@ -1,0 +1,172 @@
+/**
+ * One end of a fast lane: an outgoing ring, an incoming ring and a MessagePort for what the
+ * rings cannot carry, merged into one ordered stream per direction.
+ *
+ * A message takes the port when it is larger than the ring's `maxMessageBytes`, when the ring
+ * is full, when it must stay shared (a SharedArrayBuffer or a view of one, two views of one
+ * buffer: postMessage keeps that, V8's serializer does not), when V8 refuses it (postMessage
+ * then throws the platform's DataCloneError) or when the sender transfers buffers. Ordering: the port message carries the number of ring
+ * frames the sender had written before it (`[framesBefore, value]`), and after posting it the
+ * sender bumps the ring's out-of-band counter (which also wakes a sleeping receiver). The
+ * receiver delivers that port message exactly when it has read `framesBefore` ring frames.
+ * Unlike a marker frame in the ring, this needs no ring space, so a full ring cannot hold a
+ * port message back and the port cannot overtake the ring.
+ *
+ * Why the receiver never misses a due port message: it peeks the ring *before* it loads the
+ * out-of-band counter. The sender posts, then bumps the counter, then writes later frames; so a
+ * receiver that sees a later frame also sees the bump, and `receiveMessageOnPort` finds the
+ * message, because Node's `postMessage` queues it on the receiving port before returning.
+ */
+
+import { receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
+import { KeelError } from '../../errors.js';
+import { MessageDecoder, MessageEncoder } from './codec.js';
+import { RingReader, RingWriter } from './ring.js';
+
+/** What `receive()` returns when no message is waiting (`undefined` is a valid message). */
+export const kNoMessage: unique symbol = Symbol('keel.fastLane.noMessage');
+export type NoMessage = typeof kNoMessage;
+
+/** Which path a sent message took. */
+export type FastLaneRoute = 'ring' | 'port';
+
+export interface FastLaneSendOptions {
+  /** Buffers or ports to transfer; the message then always travels over the port. */
+  readonly transfer?: readonly Transferable[];
+}
+
+/** Counters of one end, for statistics and tests. */
+export interface LaneCounters {
+  ringSends: number;
+  portSends: number;
+  compactEncodes: number;
+  received: number;
+}
+
+type PortEnvelope = readonly [framesBefore: number, value: unknown];
+
+/** Internal: the send/receive half shared by `FastLaneCaller` and `FastLaneServer`. */
+export class LaneEnd {
+  readonly #writer: RingWriter;
+  readonly #reader: RingReader;
+  readonly #port: MessagePort;
+  readonly #encoder = new MessageEncoder();
+  readonly #decoder: MessageDecoder;
+  #framesWritten = 0;
+  #framesRead = 0;
+  #portHead: PortEnvelope | undefined;
+  #closed = false;
+  readonly counters: LaneCounters = { ringSends: 0, portSends: 0, compactEncodes: 0, received: 0 };
+
+  constructor(outgoing: SharedArrayBuffer, incoming: SharedArrayBuffer, port: MessagePort) {
+    this.#writer = new RingWriter(outgoing);
+    this.#reader = new RingReader(incoming);
+    this.#decoder = new MessageDecoder(incoming);
+    this.#port = port;
+  }
+
+  /** The incoming ring, for the waiting policies. */
+  get reader(): RingReader {
+    return this.#reader;
+  }
+
+  /**
+   * Sends one message, through the ring when it fits, else over the port (see the file
+   * comment); never blocks. Throws `ERR_CLOSED` after either end closed, and the platform's
+   * `DataCloneError` for a value that cannot cross (nothing is sent then).
+   */
+  send(value: unknown, options?: FastLaneSendOptions): FastLaneRoute {
+    if (this.#closed || this.#writer.closed) {
+      throw new KeelError('ERR_CLOSED', 'the fast lane is closed');
+    }
+    const transfer = options?.transfer;
+    if (transfer === undefined || transfer.length === 0) {
+      const byteLength = this.#encodeOrFail(value);
+      if (byteLength >= 0 && this.#writer.tryWrite(this.#encoder.encodedBytes, byteLength)) {
+        this.#framesWritten++;
+        this.counters.ringSends++;
+        return 'ring';
+      }
+    }
+    const envelope: PortEnvelope = [this.#framesWritten, value];
+    this.#port.postMessage(envelope, transfer);
+    this.#writer.announceOutOfBand();
+    this.counters.portSends++;
+    return 'port';
+  }
+
+  /** The encoded length, or -1 when V8 refused the value (postMessage may still carry it). */
+  #encodeOrFail(value: unknown): number {
+    try {
+      const byteLength = this.#encoder.encode(value);
+      if (this.#encoder.lastKind === 'compact') this.counters.compactEncodes++;
+      return byteLength;
+    } catch {
+      return -1;
+    }
+  }
+
+  /**
+   * The next message in send order, or `kNoMessage`. Never blocks; allocates only the value
+   * (and, for port messages, what `receiveMessageOnPort` allocates).
+   */
+  receive(): unknown {
+    let payloadBytes = this.#reader.peek(); // before the out-of-band check: see the file comment
+    if (this.#portHead === undefined && this.#reader.outOfBandPending() > 0) {
+      this.#takeFromPort();
+      if (payloadBytes < 0) payloadBytes = this.#reader.peek();
+    }
+    const head = this.#portHead;
+    if (head !== undefined && head[0] === this.#framesRead) {
+      this.#portHead = undefined;
+      this.counters.received++;
+      return head[1];
+    }
+    if (payloadBytes < 0) return kNoMessage;
+    try {
+      return this.#decoder.decode(this.#reader.payloadOffset, payloadBytes);
+    } finally {
+      this.#reader.release();
+      this.#framesRead++;
+      this.counters.received++;
+    }
+  }
+
+  #takeFromPort(): void {
+    const received = receiveMessageOnPort(this.#port);
+    if (received === undefined) {
+      // Only a closed channel can lose an announced message; otherwise an invariant broke.
+      if (this.#reader.closed) this.#reader.takeOutOfBand();
+      else throw new Error('fast lane: an announced port message is missing');
+      return;
+    }
+    this.#reader.takeOutOfBand();
+    this.#portHead = received.message as PortEnvelope;
+  }
+
+  /** True when `receive()` would return a message now. Never blocks. */
+  hasMessage(): boolean {
+    if (this.#reader.outOfBandPending() > 0) return true;
+    if (this.#portHead !== undefined && this.#portHead[0] === this.#framesRead) return true;
+    return this.#reader.peek() >= 0;
+  }
+
+  /** True once either end closed the lane. */
+  get closed(): boolean {
+    return this.#closed || this.#reader.closed || this.#writer.closed;
+  }
+
+  /**
+   * Closes both rings (waking both sides' waits, which then report 'closed' once drained) and
+   * this side's port. What this side sent before stays receivable by the other side, over the
+   * ring and the port alike (Node keeps messages queued at a port whose peer closed); what this
+   * side had not yet received over the port is dropped. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#writer.close();
+    this.#reader.close();
+    this.#port.close();
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The eventcount-style sleep flag of a ring's consumer: one Int32 word that the consumer sets
+ * to 1 before it sleeps and the producer clears (and then notifies) after it publishes. A
+ * producer whose consumer is awake pays one `Atomics.load` per publish, never a system call.
+ *
+ * Why no wake-up is lost (consumer C, producer P), all Atomics being sequentially consistent:
+ *   C: store(flag, 1); check ready (loads of the ring's indices); if not ready: wait(flag, 1)
+ *   P: publish (a store or add on the ring's indices); load(flag); if 1: exchange(flag, 0), notify
+ * In the single total order either C's store of 1 comes before P's load of the flag (P sees 1,
+ * clears it and notifies), or P's load comes first, and then P's publish precedes C's check
+ * (C sees the data and does not sleep). When P clears the flag before C reaches the wait,
+ * `Atomics.wait(flag, 1)` compares atomically and returns 'not-equal' at once; when C already
+ * waits, the notify wakes it. Clearing is what makes this safe: a producer that only notified
+ * could do so between C's check and C's wait, and C would sleep through it (test/fast-lane-
+ * wakeup.test.ts catches exactly that mutation). A stale clear only causes a spurious wake-up,
+ * which the loops below absorb by checking `ready()` again.
+ */
+
+/** The longest delay a Node timer takes (larger ones fire after 1 ms). */
+const kMaxTimerMs = 2 ** 31 - 1;
+/** How many `ready()` polls between two clock reads while spinning (a poll is ~15-40 ns). */
+const kPollsPerClockRead = 32;
+
+/** `Atomics.waitAsync` (Node >= 16; typed in lib ES2024, which the build does not load). */
+const atomicsWaitAsync = (Atomics as unknown as { waitAsync: AtomicsWaitAsync }).waitAsync;
+type AtomicsWaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+  timeoutMs?: number,
+) =>
+  | { async: false; value: 'not-equal' | 'timed-out' }
+  | { async: true; value: Promise<'ok' | 'timed-out'> };
+
+/** Producer side: wakes the consumer if it announced that it may sleep. One load when it did not. */
+export function wakeSleeper(words: Int32Array, flagIndex: number): void {
+  if (Atomics.load(words, flagIndex) !== 0 && Atomics.exchange(words, flagIndex, 0) === 1) {
+    Atomics.notify(words, flagIndex);
+  }
+}
+
+/**
+ * The consumer's waits on one flag. `ready` says whether there is something to look at; it must
+ * read the shared state with Atomics loads. One wait at a time; for the consumer's thread only.
+ */
+export class SleepFlag {
+  readonly #words: Int32Array;
+  readonly #index: number;
+  readonly #ready: () => boolean;
+
+  constructor(words: Int32Array, flagIndex: number, ready: () => boolean) {
+    this.#words = words;
+    this.#index = flagIndex;
+    this.#ready = ready;
+  }
+
+  /** Polls `ready()` for at most `maxUs` µs, busy (the event loop blocked). Never allocates. */
+  spinFor(maxUs: number): boolean {
+    const ready = this.#ready;
+    if (ready()) return true;
+    if (!(maxUs > 0)) return false;
+    const deadlineMs = performance.now() + maxUs / 1000;
+    do {
+      for (let poll = 0; poll < kPollsPerClockRead; poll++) {
+        if (ready()) return true;
+      }
+    } while (performance.now() < deadlineMs);
+    return ready();
+  }
+
+  /** Sleeps in `Atomics.wait` (blocking the thread) until `ready()` or the timeout. */
+  waitSync(timeoutMs: number): boolean {
+    if (this.#ready()) return true;
+    const deadlineMs = performance.now() + timeoutMs;
+    for (;;) {
+      Atomics.store(this.#words, this.#index, 1); // makes the producer notify after its next publish
+      if (this.#ready()) break;
+      const remainingMs = deadlineMs - performance.now();
+      if (!(remainingMs > 0)) break;
+      Atomics.wait(this.#words, this.#index, 1, remainingMs);
+    }
+    Atomics.store(this.#words, this.#index, 0); // makes the producer skip notify again
+    return this.#ready();
+  }
+
+  /**
+   * Parks in `Atomics.waitAsync` (the event loop runs) until `ready()` or the timeout.
+   * Allocates a promise and a timer per sleep; with `keepAlive` false the timer is unref'd.
+   */
+  async waitAsync(timeoutMs: number, keepAlive: boolean): Promise<boolean> {
+    if (this.#ready() || !(timeoutMs > 0)) return this.#ready();
+    // Node 20 keeps the event loop alive neither for a pending Atomics.waitAsync nor for its
+    // timeout (nodejs/node#61941, nodejs/node#44409): a plain timer does both jobs instead.
+    let expired = false;
+    const expire = () => {
+      expired = true;
+      Atomics.notify(this.#words, this.#index);
+    };
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(expire, Math.min(timeoutMs, kMaxTimerMs))
+      : setInterval(() => {}, kMaxTimerMs);
+    if (!keepAlive) timer.unref();
+    try {
+      for (;;) {
+        Atomics.store(this.#words, this.#index, 1); // makes the producer notify after its next publish
+        if (this.#ready() || expired) break;
+        const waiter = atomicsWaitAsync(this.#words, this.#index, 1);
+        if (waiter.async) await waiter.value;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    Atomics.store(this.#words, this.#index, 0); // makes the producer skip notify again
+    return this.#ready();
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Runs jobs one at a time, in arrival order, awaiting a job that returns a promise before the
+ * next one starts, and answers each. Pool workers and remotes both serve calls this way: the
+ * caller then knows that its oldest unanswered call is the one running.
+ */
+import { serializeError } from '../errors.js';
+import { isCloneFailure, notCloneableError } from '../codec/crossing.js';
+import type { ErrorMessage, ResultMessage } from '../protocol/messages.js';
+
+export interface Job {
+  readonly id: number;
+  /** Runs the job; a thenable result is awaited before the next job starts. */
+  run(): unknown;
+  /** Rewrites a failure before it is reported (e.g. a shipped function's ReferenceError). */
+  explain?(error: unknown): unknown;
+}
+
+export class InOrderRunner {
+  readonly #post: (message: ResultMessage | ErrorMessage) => void;
+  readonly #queue: Job[] = [];
+  #head = 0;
+  #busy = false;
+
+  constructor(post: (message: ResultMessage | ErrorMessage) => void) {
+    this.#post = post;
+  }
+
+  /** True while a job runs or waits. */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  push(job: Job): void {
+    this.#queue.push(job);
+    if (!this.#busy) this.#drain();
+  }
+
+  /** Runs queued jobs synchronously for as long as they complete synchronously. */
+  #drain(): void {
+    this.#busy = true;
+    while (this.#head < this.#queue.length) {
+      const job = this.#queue[this.#head]!;
+      this.#queue[this.#head++] = undefined as unknown as Job;
+      const pending = this.#start(job);
+      if (pending) {
+        void pending.then(() => {
+          this.#drain();
+        });
+        return;
+      }
+    }
+    this.#queue.length = 0;
+    this.#head = 0;
+    this.#busy = false;
+  }
+
+  #start(job: Job): Promise<void> | undefined {
+    const startedAt = performance.now();
+    let result: unknown;
+    try {
+      result = job.run();
+    } catch (error) {
+      this.#fail(job, error, startedAt);
+      return undefined;
+    }
+    if (!isThenable(result)) {
+      this.#succeed(job, result, startedAt);
+      return undefined;
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        this.#succeed(job, value, startedAt);
+      },
+      (error: unknown) => {
+        this.#fail(job, error, startedAt);
+      },
+    );
+  }
+
+  #succeed(job: Job, value: unknown, startedAt: number): void {
+    const runUs = elapsedUs(startedAt);
+    try {
+      this.#post({ type: 'result', id: job.id, value, runUs });
+    } catch (error) {
+      const reason = isCloneFailure(error) ? notCloneableError(value, 'result', error) : error;
+      this.#post({ type: 'error', id: job.id, error: serializeError(reason), runUs });
+    }
+  }
+
+  #fail(job: Job, error: unknown, startedAt: number): void {
+    const reported = job.explain ? job.explain(error) : error;
+    this.#post({
+      type: 'error',
+      id: job.id,
+      error: serializeError(reported),
+      runUs: elapsedUs(startedAt),
+    });
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function elapsedUs(startedAt: number): number {
+  return (performance.now() - startedAt) * 1000;
+}

@@ -1,0 +1,49 @@
+/**
+ * What a keel worker or child does once it has a channel to its caller: serve its role.
+ */
+import type { CallerChannel } from '../transport/far-side.js';
+import type {
+  FromPoolWorker,
+  FromRemote,
+  ToPoolWorker,
+  ToRemote,
+  WorkerBootData,
+} from '../protocol/messages.js';
+import { CallServer } from './call-server.js';
+import { ModuleLoader } from './module-loader.js';
+import { RemoteServer } from './remote-server.js';
+
+export function serve(channel: CallerChannel<unknown, unknown>): void {
+  const boot = channel.bootData as WorkerBootData;
+  const loader = new ModuleLoader(boot.loaderHooks);
+  if (boot.role === 'pool')
+    servePool(channel as CallerChannel<ToPoolWorker, FromPoolWorker>, loader);
+  else serveRemote(channel as CallerChannel<ToRemote, FromRemote>, loader);
+  channel.post({ type: 'ready' });
+}
+
+function servePool(
+  channel: CallerChannel<ToPoolWorker, FromPoolWorker>,
+  loader: ModuleLoader,
+): void {
+  const server = new CallServer(loader, (message) => {
+    channel.post(message);
+  });
+  channel.onMessage((message) => {
+    server.accept(message);
+  });
+}
+
+function serveRemote(channel: CallerChannel<ToRemote, FromRemote>, loader: ModuleLoader): void {
+  const server = new RemoteServer(loader, (message) => {
+    channel.post(message);
+  });
+  channel.onMessage((message) => {
+    if (message.type === 'invoke') server.accept(message);
+    else if (message.type === 'start') void server.start(message);
+    else
+      void server.dispose().finally(() => {
+        channel.exit();
+      });
+  });
+}

@@ -1,0 +1,145 @@
+// When a region may be reused: never while a restored view of its unit is reachable; at once
+// on release(); after garbage collection otherwise. keep() makes a copy that owns its memory.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Arena } from '../dist/memory/arena/index.js';
+
+// The FinalizationRegistry tests need a real collection. `--expose-gc` gives one; without the
+// flag the test enables it at run time (test-only: V8 accepts the flag after start-up).
+const collectGarbage: () => void =
+  (globalThis as { gc?: () => void }).gc ??
+  (() => {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  })();
+
+/** Collects until `done()` holds: FinalizationRegistry callbacks run in a later task. */
+async function collectUntil(done: () => boolean): Promise<boolean> {
+  for (let round = 0; round < 20 && !done(); round++) {
+    collectGarbage();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return done();
+}
+
+function patterned(byteLength: number, seed: number): Uint8Array {
+  return new Uint8Array(byteLength).map((_, i) => (seed * 31 + i * 7) & 0xff);
+}
+
+test('release() returns the space at once, and only then is the region reused by a later item', () => {
+  const arena = new Arena({ bytes: 64 * 1024, minBytes: 1024 });
+  const first = arena.restore(arena.offload(patterned(16_384, 1)));
+  const second = arena.restore(arena.offload(patterned(16_384, 2)));
+  assert.notEqual(second.byteOffset, first.byteOffset, 'a held region is not reused');
+  assert.deepEqual(first, patterned(16_384, 1));
+  assert.equal(arena.release(first), 1);
+  const third = arena.restore(arena.offload(patterned(16_384, 3)));
+  assert.equal(third.byteOffset, first.byteOffset, 'the released region is the first reused');
+  assert.deepEqual(first, patterned(16_384, 3), 'which is why a released view must not be used');
+  assert.deepEqual(second, patterned(16_384, 2));
+  assert.equal(
+    arena.release({ items: [second, third] }),
+    2,
+    'release finds views anywhere in a value',
+  );
+  assert.equal(arena.release(second), 0, 'releasing twice is harmless');
+  assert.equal(arena.release({ not: new Uint8Array(4) }), 0);
+  assert.equal(arena.stats().bytesInUse, 0);
+});
+
+test('while any view of a unit is held, no later item is written over it', () => {
+  const arena = new Arena({ bytes: 256 * 1024, minBytes: 1024 });
+  const held = arena.restore(
+    arena.offload({ a: patterned(30_000, 4), b: new Float64Array(2000).fill(0.5) }),
+  );
+  for (let seq = 0; seq < 500; seq++) {
+    const item = arena.restore(arena.offload(patterned(1024 + ((seq * 7919) % 60_000), seq)));
+    arena.release(item);
+  }
+  assert.deepEqual(held.a, patterned(30_000, 4));
+  assert.deepEqual(held.b, new Float64Array(2000).fill(0.5));
+  arena.release(held);
+});
+
+test("keep() returns a copy that owns its memory: it survives release and the region's reuse, types intact", () => {
+  const arena = new Arena({ bytes: 64 * 1024, minBytes: 1024 });
+  const value = {
+    pixels: Buffer.from(patterned(20_000, 5)),
+    depth: new Float32Array(3000).fill(2.5),
+    id: 7,
+  };
+  const restored = arena.restore(arena.offload(value));
+  const kept = arena.keep(restored);
+  assert.ok(Buffer.isBuffer(kept.pixels));
+  assert.ok(!(kept.pixels.buffer instanceof SharedArrayBuffer));
+  assert.ok(!(kept.depth.buffer instanceof SharedArrayBuffer));
+  arena.release(restored);
+  const overwrite = arena.restore(arena.offload({ junk: new Uint8Array(60_000).fill(0xee) }));
+  assert.equal(restored.pixels[0], 0xee, 'the region was reused');
+  assert.deepStrictEqual(kept, value);
+  arena.release(overwrite);
+});
+
+test('a unit returns to the arena once every view of it is unreachable (FinalizationRegistry)', async () => {
+  const arena = new Arena({ bytes: 64 * 1024, minBytes: 1024 });
+  (() => {
+    const restored = arena.restore(arena.offload({ a: patterned(8000, 6), b: patterned(8000, 7) }));
+    assert.equal(restored.a[0], patterned(8000, 6)[0]);
+  })();
+  assert.ok(arena.stats().bytesInUse > 0);
+  assert.ok(
+    await collectUntil(() => arena.stats().bytesInUse === 0),
+    'the unit was never reclaimed',
+  );
+  assert.equal(arena.stats().units, 0);
+});
+
+test('a subarray, a DataView or the buffer of a restored view keeps the whole unit pinned', async () => {
+  const arena = new Arena({ bytes: 64 * 1024, minBytes: 1024 });
+  let survivors: unknown[] = [];
+  (() => {
+    const restored = arena.restore(
+      arena.offload({ a: patterned(8000, 8), b: new Uint16Array(4000) }),
+    );
+    survivors = [
+      restored.a.subarray(10, 20),
+      new DataView(restored.b.buffer, restored.b.byteOffset, 8),
+    ];
+  })();
+  const keepOnly = (index: number): void => {
+    survivors = [survivors[index]];
+  };
+  assert.equal(
+    await collectUntil(() => arena.stats().bytesInUse === 0),
+    false,
+    'a view still reaches the unit',
+  );
+  keepOnly(1); // drop the subarray, keep the DataView
+  assert.equal(await collectUntil(() => arena.stats().bytesInUse === 0), false);
+  survivors = [];
+  assert.ok(await collectUntil(() => arena.stats().bytesInUse === 0));
+});
+
+test('a restored view forwarded through the arena is copied into a new unit, never shared', () => {
+  const arena = new Arena({ bytes: 128 * 1024, minBytes: 1024 });
+  const restored = arena.restore(
+    arena.offload({ big: patterned(20_000, 9), other: patterned(20_000, 10) }),
+  );
+  // A small view into the held unit, not overlapping the leaf forwarded with it: it must cross
+  // as a copy of its own 16 bytes, never as the whole arena by reference.
+  const small = restored.other.subarray(100, 116);
+  const forwarded = structuredClone(arena.offload({ again: restored.big, small }));
+  const inlineSmall = (forwarded.value as { small: Uint8Array }).small;
+  assert.ok(!(inlineSmall.buffer instanceof SharedArrayBuffer));
+  assert.equal(inlineSmall.buffer.byteLength, 16);
+  arena.release(restored);
+  const junk = arena.restore(arena.offload(new Uint8Array(60_000).fill(1)));
+  const back = arena.restore(forwarded);
+  assert.deepEqual(back.again, patterned(20_000, 9));
+  assert.deepEqual(back.small, patterned(20_000, 10).subarray(100, 116));
+  arena.release(back);
+  arena.release(junk);
+  assert.equal(arena.stats().bytesInUse, 0);
+});

@@ -1,0 +1,153 @@
+// The fast lane's value codec: whatever path a value takes (compact or V8), it decodes to what
+// V8's own serialize/deserialize round trip gives, and never to a view of the shared ring.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deserialize, serialize } from 'node:v8';
+import { inspect } from 'node:util';
+import fc from 'fast-check';
+import { MessageDecoder, MessageEncoder } from '../dist/transport/fast-lane/codec.js';
+
+const kSeed = 20261121;
+
+/** Encodes `value`, copies the bytes into shared memory at `offset`, and decodes them there. */
+function roundTrip(value: unknown, offset = 128) {
+  const encoder = new MessageEncoder();
+  const shared = new SharedArrayBuffer(offset + 256 * 1024);
+  const byteLength = encoder.encode(value);
+  new Uint8Array(shared).set(encoder.encodedBytes.subarray(0, byteLength), offset);
+  const decoded = new MessageDecoder(shared).decode(offset, byteLength);
+  return { decoded, kind: encoder.lastKind, shared, offset, byteLength };
+}
+
+const kAnything = fc.anything({
+  maxDepth: 3,
+  withBigInt: true,
+  withBoxedValues: true,
+  withDate: true,
+  withMap: true,
+  withSet: true,
+  withNullPrototype: true,
+  withObjectString: true,
+  withSparseArray: true,
+  withTypedArray: true,
+  stringUnit: 'binary', // any UTF-16 code units, lone surrogates included
+});
+
+test('any value decodes to what a V8 serialize/deserialize round trip gives', () => {
+  fc.assert(
+    fc.property(kAnything, fc.constantFrom(128, 132, 133), (value, offset) => {
+      assert.deepStrictEqual(roundTrip(value, offset).decoded, deserialize(serialize(value)));
+    }),
+    { seed: kSeed, numRuns: 2000 },
+  );
+});
+
+test('small values made of primitives, short arrays and plain objects take the compact encoding', () => {
+  const compact = [
+    undefined,
+    null,
+    true,
+    false,
+    0,
+    -0,
+    NaN,
+    -Infinity,
+    2 ** 53 + 2,
+    '',
+    'héllo wörld 漢字 😀',
+    [1, 2, 3.5],
+    [7, 'step', [0.1, 0.2], null],
+    { type: 'call', id: 7, method: 'step', args: [1, { deep: true }] },
+    Object.assign(Object.create(null) as object, { a: 1 }),
+    { 0: 'a', 1: 'b', z: 'c' },
+  ];
+  for (const value of compact) {
+    const { decoded, kind } = roundTrip(value);
+    assert.equal(kind, 'compact', `${inspect(value)} is compact`);
+    assert.deepStrictEqual(decoded, deserialize(serialize(value)));
+  }
+});
+
+test('values only V8 preserves exactly fall back to the V8 encoding and keep holes, extra properties, identities and lone surrogates', () => {
+  const shared = { x: 1 };
+  const holey = [1, , 3]; // eslint-disable-line no-sparse-arrays
+  const extra = Object.assign([1, 2], { label: 'extra' });
+  const protoKey = JSON.parse('{"__proto__": 5, "b": 1}') as object;
+  const cases: Array<[string, unknown]> = [
+    ['shared reference', { a: shared, b: shared }],
+    ['holey array', holey],
+    ['array with a named property', extra],
+    ['lone surrogate', 'x\ud800y'],
+    ['own __proto__ key', protoKey],
+    ['long array', Array.from({ length: 17 }, (_, i) => i)],
+    ['bigint', 10n],
+    ['date', new Date(5)],
+    [
+      'class instance',
+      new (class Point {
+        x = 1;
+      })(),
+    ],
+    ['typed array', new Float64Array([1, 2])],
+  ];
+  for (const [name, value] of cases) {
+    const { decoded, kind } = roundTrip(value);
+    assert.equal(kind, 'v8', name);
+    assert.deepStrictEqual(decoded, deserialize(serialize(value)), name);
+  }
+  const { decoded } = roundTrip({ a: shared, b: shared });
+  const pair = decoded as { a: object; b: object };
+  assert.equal(pair.a, pair.b, 'the shared reference is one object again');
+  assert.equal(Object.getPrototypeOf(roundTrip(protoKey).decoded), Object.prototype);
+  assert.equal((roundTrip('x\ud800y').decoded as string).charCodeAt(1), 0xd800);
+});
+
+test('decoded binary leaves own an exact-size ArrayBuffer and survive the ring being overwritten', () => {
+  for (const offset of [128, 129, 131]) {
+    const source = {
+      f: new Float64Array([1.5, -2]),
+      b: Buffer.from('abc'),
+      d: new DataView(new ArrayBuffer(6)),
+    };
+    const { decoded, shared } = roundTrip(source, offset);
+    const value = decoded as typeof source;
+    for (const leaf of [value.f, value.b, value.d]) {
+      assert.ok(leaf.buffer instanceof ArrayBuffer, 'not a SharedArrayBuffer');
+      assert.equal(leaf.buffer.byteLength, leaf.byteLength);
+    }
+    assert.ok(Buffer.isBuffer(value.b));
+    new Uint8Array(shared).fill(0xff);
+    assert.deepStrictEqual([...value.f], [1.5, -2]);
+    assert.equal(value.b.toString(), 'abc');
+  }
+});
+
+test("a value V8 cannot serialise makes encode throw V8's could-not-be-cloned error", () => {
+  const encoder = new MessageEncoder();
+  for (const value of [
+    () => 1,
+    { nested: [Symbol('s')] },
+    new Proxy({}, {}),
+    new SharedArrayBuffer(4),
+  ]) {
+    assert.throws(() => encoder.encode(value), { message: /could not be cloned/ });
+  }
+});
+
+test('a value V8 would serialise only by breaking its sharing makes encode throw, so that it can go by postMessage', () => {
+  const encoder = new MessageEncoder();
+  const buffer = new ArrayBuffer(8);
+  const aliased = [new Uint8Array(buffer, 0, 4), new Uint8Array(buffer, 4, 4)];
+  for (const value of [new Int32Array(new SharedArrayBuffer(8)), { aliased }]) {
+    assert.throws(() => encoder.encode(value), RangeError);
+  }
+  const sameView = new Uint8Array(4);
+  assert.equal(
+    encoder.encode([sameView, sameView]) > 0,
+    true,
+    'one view twice is plain V8 identity',
+  );
+  const { decoded } = roundTrip([sameView, sameView]);
+  const pair = decoded as Uint8Array[];
+  assert.equal(pair[0], pair[1]);
+});
