@@ -16,3 +16,22 @@ export type {
   FactoryProduct,
 } from './execution/spawn/remote-types.js';
 export type { SpawnOptions } from './execution/spawn/spawn-options.js';
+export { Arena, ArenaUnit, release, keep } from './memory/arena/index.js';
+export type {
+  ArenaOptions,
+  ArenaShared,
+  ArenaStats,
+  ArenaWaitOptions,
+  ArenaEnvelope,
+  ArenaTicket,
+} from './memory/arena/index.js';
+export { SharedObject, reviveSharedObjects } from './memory/shared-object/index.js';
+export type {
+  ChangedOptions,
+  ClonedSharedObject,
+  Shareable,
+  SharedLeaf,
+  SharedObjectOptions,
+  SharedValue,
+  Widen,
+} from './memory/shared-object/index.js';

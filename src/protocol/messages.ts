@@ -17,6 +17,8 @@ export interface CallMessage {
   readonly id: number;
   readonly fn: number;
   readonly source?: FunctionSource;
+  /** An arena envelope of the arguments rather than the arguments themselves. */
+  readonly packed?: true;
   readonly args: readonly unknown[];
 }
 
@@ -31,7 +33,9 @@ export interface ReadyMessage {
 export interface ResultMessage {
   readonly type: 'result';
   readonly id: number;
+  /** An arena envelope of the value when `packed`. */
   readonly value: unknown;
+  readonly packed?: true;
   readonly runUs: number;
 }
 
@@ -59,6 +63,8 @@ export interface InvokeMessage {
   readonly id: number;
   readonly kind: 'call' | 'get';
   readonly name: string;
+  /** An arena envelope of the arguments when `packed`. */
+  readonly packed?: true;
   readonly args: readonly unknown[];
 }
 
@@ -93,6 +99,8 @@ export interface LoaderHook {
 /** What a keel worker gets at boot (workerData for threads, an init message for processes). */
 export interface WorkerBootData {
   readonly keel: 1;
-  readonly role: 'pool' | 'remote';
+  readonly role: 'pool' | 'remote' | 'loop';
   readonly loaderHooks: readonly LoaderHook[];
+  /** The arena this worker shares with its caller (the data of `arena.share()`). */
+  readonly arena?: unknown;
 }

@@ -3,6 +3,7 @@
  */
 import { Worker, type ResourceLimits, type Transferable } from 'node:worker_threads';
 import type { EndpointHandlers, WorkerEndpoint } from './endpoint.js';
+import { createRegistryLink } from './registry-link.js';
 
 const kThreadEntry = new URL('../worker/thread-entry.js', import.meta.url);
 
@@ -23,13 +24,15 @@ export function startThread<In, Out>(
   options: ThreadOptions,
   handlers: EndpointHandlers<In>,
 ): WorkerEndpoint<Out> {
+  // Every keel thread can open SharedObjects by name: it gets a link to the name registry.
+  const registry = createRegistryLink();
   const worker = new Worker(kThreadEntry, {
-    workerData: options.bootData,
+    workerData: { ...(options.bootData as object), registry: registry.data },
     ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     ...(options.env ? { env: options.env } : {}),
     ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
     ...(options.name ? { name: options.name } : {}),
-    ...(options.transferList ? { transferList: [...options.transferList] } : {}),
+    transferList: [...(options.transferList ?? []), ...registry.transferList],
   });
   let uncaught: unknown;
   worker.on('message', (message: In) => {

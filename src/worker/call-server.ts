@@ -9,6 +9,7 @@ import type {
   FunctionSource,
   ResultMessage,
 } from '../protocol/messages.js';
+import { receivedArgs } from './boot-context.js';
 import { InOrderRunner } from './in-order-runner.js';
 import type { ModuleLoader } from './module-loader.js';
 
@@ -37,8 +38,9 @@ export class CallServer {
       id: call.id,
       run: () => {
         if (!entry) throw new KeelError('ERR_NOT_FOUND', `unknown function id ${call.fn}`);
-        if (entry.fn) return entry.fn(...call.args);
-        return entry.loading.then((fn) => fn(...call.args));
+        const args = receivedArgs(call.args, call.packed);
+        if (entry.fn) return entry.fn(...args);
+        return entry.loading.then((fn) => fn(...args));
       },
       ...(entry?.shipped ? { explain: explainMissingIdentifier } : {}),
     });

@@ -6,6 +6,7 @@
 import { serializeError } from '../errors.js';
 import { isCloneFailure, notCloneableError } from '../codec/crossing.js';
 import type { ErrorMessage, ResultMessage } from '../protocol/messages.js';
+import { packForCaller } from './boot-context.js';
 
 export interface Job {
   readonly id: number;
@@ -79,9 +80,16 @@ export class InOrderRunner {
 
   #succeed(job: Job, value: unknown, startedAt: number): void {
     const runUs = elapsedUs(startedAt);
+    let packed: ReturnType<typeof packForCaller> | undefined;
     try {
-      this.#post({ type: 'result', id: job.id, value, runUs });
+      packed = packForCaller(value);
+      this.#post(
+        packed.packed
+          ? { type: 'result', id: job.id, value: packed.value, packed: true, runUs }
+          : { type: 'result', id: job.id, value, runUs },
+      );
     } catch (error) {
+      packed?.discard();
       const reason = isCloneFailure(error) ? notCloneableError(value, 'result', error) : error;
       this.#post({ type: 'error', id: job.id, error: serializeError(reason), runUs });
     }

@@ -4,6 +4,7 @@
  */
 import { KeelError, serializeError } from '../errors.js';
 import type { FromRemote, InvokeMessage, StartRemoteMessage } from '../protocol/messages.js';
+import { receivedArgs } from './boot-context.js';
 import { InOrderRunner } from './in-order-runner.js';
 import { pickExport, type ModuleLoader } from './module-loader.js';
 
@@ -25,7 +26,12 @@ export class RemoteServer {
     try {
       const namespace = await this.#loader.loadModule(message.module);
       this.#object = message.factory
-        ? await buildObject(namespace, message.module, message.factory, message.args)
+        ? await buildObject(
+            namespace,
+            message.module,
+            message.factory,
+            receivedArgs(message.args, false),
+          )
         : namespace;
       this.#post({ type: 'started' });
     } catch (error) {
@@ -78,7 +84,10 @@ function callMember(object: Members | undefined, message: InvokeMessage): unknow
         : `'${message.name}' of the remote object is ${typeof member}, not a method: read it with await remote.${message.name}`,
     );
   }
-  return (member as (...args: unknown[]) => unknown).apply(object, message.args as unknown[]);
+  return (member as (...args: unknown[]) => unknown).apply(
+    object,
+    receivedArgs(message.args, message.packed),
+  );
 }
 
 function readMember(object: Members | undefined, name: string): unknown {

@@ -9,7 +9,9 @@ import type {
   ToRemote,
   WorkerBootData,
 } from '../protocol/messages.js';
+import type { FromLoopWorker, ToLoopWorker } from '../protocol/loop-messages.js';
 import { CallServer } from './call-server.js';
+import { serveLoop } from './loop-server.js';
 import { ModuleLoader } from './module-loader.js';
 import { RemoteServer } from './remote-server.js';
 
@@ -18,6 +20,8 @@ export function serve(channel: CallerChannel<unknown, unknown>): void {
   const loader = new ModuleLoader(boot.loaderHooks);
   if (boot.role === 'pool')
     servePool(channel as CallerChannel<ToPoolWorker, FromPoolWorker>, loader);
+  else if (boot.role === 'loop')
+    serveLoop(channel as CallerChannel<ToLoopWorker, FromLoopWorker>, loader);
   else serveRemote(channel as CallerChannel<ToRemote, FromRemote>, loader);
   channel.post({ type: 'ready' });
 }

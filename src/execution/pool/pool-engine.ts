@@ -8,6 +8,8 @@
  * long or unknown task never waits behind another one.
  */
 import { CrossedError, KeelError } from '../../errors.js';
+import type { ArenaEnvelope } from '../../memory/arena/index.js';
+import { reviveSharedObjects } from '../../memory/shared-object/index.js';
 import { isCloneFailure, notCloneableError } from '../../codec/crossing.js';
 import { Histogram } from '../../metrics/histogram.js';
 import type {
@@ -104,6 +106,7 @@ export class PoolEngine implements TaskOwner {
     }
     const exits = this.#workers.map((worker) => this.#retire(worker));
     await Promise.all(exits);
+    if (this.#settings.ownsArena) this.#settings.arena?.close();
     // A graceful close still waiting when a forced one took over is done now too.
     this.#drained?.();
     this.#drained = undefined;
@@ -194,19 +197,11 @@ export class PoolEngine implements TaskOwner {
   }
 
   #send(task: Task, worker: PoolWorker): void {
-    const knows = worker.knownFunctions.has(task.fnId);
-    const message: CallMessage = knows
-      ? { type: 'call', id: task.id, fn: task.fnId, args: task.args }
-      : {
-          type: 'call',
-          id: task.id,
-          fn: task.fnId,
-          source: this.#functionSources[task.fnId]!,
-          args: task.args,
-        };
+    const message = this.#callMessage(task, worker);
     try {
       worker.endpoint.post(message);
     } catch (error) {
+      this.#discard(task);
       task.reject(isCloneFailure(error) ? notCloneableError(task.args, 'args', error) : error);
       return;
     }
@@ -220,6 +215,37 @@ export class PoolEngine implements TaskOwner {
       worker.exclusive = true;
       if (worker.ready) task.startTimer();
     }
+  }
+
+  #callMessage(task: Task, worker: PoolWorker): CallMessage {
+    const arena = this.#settings.arena;
+    const base = { type: 'call', id: task.id, fn: task.fnId } as const;
+    const source = worker.knownFunctions.has(task.fnId)
+      ? {}
+      : { source: this.#functionSources[task.fnId]! };
+    if (!arena) return { ...base, ...source, args: task.args };
+    // The try variant: a call never waits for room; what does not fit now is copied.
+    task.envelope = arena.offload(task.args);
+    return {
+      ...base,
+      ...source,
+      packed: true,
+      args: task.envelope as readonly unknown[],
+    };
+  }
+
+  /** Gives back the arena space of arguments that were never received. */
+  #discard(task: Task): void {
+    if (task.envelope === undefined) return;
+    this.#settings.arena?.discard(task.envelope as ArenaEnvelope);
+    task.envelope = undefined;
+  }
+
+  #received(message: { value: unknown; packed?: true }): unknown {
+    const arena = this.#settings.arena;
+    const value =
+      message.packed && arena ? arena.restore(message.value as ArenaEnvelope) : message.value;
+    return typeof value === 'object' && value !== null ? reviveSharedObjects(value) : value;
   }
 
   #markBusy(worker: PoolWorker): void {
@@ -243,11 +269,14 @@ export class PoolEngine implements TaskOwner {
 
   #startWorker(): PoolWorker {
     const worker = new PoolWorker();
+    const arenaShare = this.#settings.arena?.share();
     const bootData: WorkerBootData = {
       keel: 1,
       role: 'pool',
       loaderHooks: loaderHooksForWorkers(),
+      ...(arenaShare ? { arena: arenaShare } : {}),
     };
+    worker.arenaHandleId = arenaShare?.handleId ?? 0;
     worker.endpoint = startThread<FromPoolWorker, CallMessage>(
       {
         bootData,
@@ -281,7 +310,8 @@ export class PoolEngine implements TaskOwner {
     if (!task) return;
     worker.backlogUs -= task.estimateUs;
     this.#learn(task, message.runUs);
-    if (message.type === 'result') task.resolve(message.value);
+    task.envelope = undefined;
+    if (message.type === 'result') task.resolve(this.#received(message));
     else task.reject(new CrossedError(message.error));
     if (worker.idle) this.#markIdle(worker);
     this.#pump();
@@ -299,7 +329,9 @@ export class PoolEngine implements TaskOwner {
   #onExit(worker: PoolWorker, exit: WorkerExit): void {
     this.#workers.splice(this.#workers.indexOf(worker), 1);
     if (worker.idleTimer) clearTimeout(worker.idleTimer);
-    const orphans = worker.inFlight.splice(0).filter((task) => !task.settled);
+    const lost = worker.inFlight.splice(0);
+    this.#releaseArenaOf(worker, lost);
+    const orphans = lost.filter((task) => !task.settled);
     if (worker.killedFor || worker.exiting) {
       this.#requeue(orphans);
     } else if (!worker.ready) {
@@ -325,6 +357,14 @@ export class PoolEngine implements TaskOwner {
     }
     worker.markExited(exit);
     this.#replenish();
+  }
+
+  /** A dead thread's arena space: what it held, and arguments it never received. */
+  #releaseArenaOf(worker: PoolWorker, tasks: readonly Task[]): void {
+    const arena = this.#settings.arena;
+    if (!arena) return;
+    for (const task of tasks) this.#discard(task);
+    if (worker.arenaHandleId) arena.reclaimHandle(worker.arenaHandleId);
   }
 
   #requeue(tasks: readonly Task[]): void {

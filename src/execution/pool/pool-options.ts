@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { invalidArgument } from '../../errors.js';
 import type { PercentileSummary } from '../../metrics/histogram.js';
+import { Arena, type ArenaOptions } from '../../memory/arena/index.js';
 import type { ResourceLimits } from '../../transport/thread.js';
 
 export interface PoolOptions {
@@ -21,6 +22,11 @@ export interface PoolOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Node flags of each thread. Default: the calling process's `execArgv`. */
   readonly execArgv?: readonly string[];
+  /**
+   * Carry binary leaves of at least `arena.minBytes` through shared memory, both ways: an
+   * `Arena` (shared with other pools and remotes) or options for one the pool owns and closes.
+   */
+  readonly arena?: Arena | ArenaOptions;
 }
 
 /** Options of one `run`. */
@@ -58,6 +64,9 @@ export interface PoolSettings {
   readonly resourceLimits: ResourceLimits | undefined;
   readonly env: Readonly<Record<string, string | undefined>> | undefined;
   readonly execArgv: readonly string[] | undefined;
+  readonly arena: Arena | undefined;
+  /** True when the pool made the arena and closes it. */
+  readonly ownsArena: boolean;
 }
 
 export function poolSettings(options: PoolOptions = {}): PoolSettings {
@@ -80,6 +89,7 @@ export function poolSettings(options: PoolOptions = {}): PoolSettings {
   if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) {
     throw invalidArgument('env', 'an object', options.env);
   }
+  const ownsArena = options.arena !== undefined && !(options.arena instanceof Arena);
   return {
     minThreads,
     maxThreads,
@@ -88,6 +98,8 @@ export function poolSettings(options: PoolOptions = {}): PoolSettings {
     resourceLimits: options.resourceLimits,
     env: options.env,
     execArgv: options.execArgv,
+    arena: arenaOf(options.arena),
+    ownsArena,
   };
 }
 
@@ -105,4 +117,13 @@ export function checkNonNegative(name: string, value: unknown): void {
 
 function isStringArray(value: unknown): value is readonly string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+/** The arena an option names: the given one, or a new one built from options. */
+export function arenaOf(option: Arena | ArenaOptions | undefined): Arena | undefined {
+  if (option === undefined || option instanceof Arena) return option;
+  if (typeof option !== 'object' || option === null) {
+    throw invalidArgument('arena', 'an Arena or arena options', option);
+  }
+  return new Arena(option);
 }

@@ -21,6 +21,8 @@ export class PoolWorker {
   /** Running a task that may be killed: nothing may queue behind it. */
   exclusive = false;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The handle id of this thread's view of the pool's arena, reclaimed when it exits. */
+  arenaHandleId = 0;
   readonly exited: Promise<WorkerExit>;
   #markExited!: (exit: WorkerExit) => void;
 

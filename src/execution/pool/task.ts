@@ -30,6 +30,8 @@ export class Task implements QueueEntry {
   assignedTo: object | undefined;
   /** Expected cost in µs when it was sent, to undo on completion. */
   estimateUs = 0;
+  /** The arena envelope its arguments were sent in, to give back if the worker dies first. */
+  envelope: unknown;
   #settled = false;
   readonly #owner: TaskOwner;
   readonly #signal: AbortSignal | undefined;

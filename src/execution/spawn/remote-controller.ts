@@ -3,6 +3,8 @@
  * matches answers, and turns every way the far side can end into a settled promise.
  */
 import { CrossedError, KeelError, deserializeError } from '../../errors.js';
+import type { ArenaEnvelope } from '../../memory/arena/index.js';
+import { reviveSharedObjects } from '../../memory/shared-object/index.js';
 import { isCloneFailure, notCloneableError } from '../../codec/crossing.js';
 import type { FromRemote, ToRemote, WorkerBootData } from '../../protocol/messages.js';
 import {
@@ -19,6 +21,8 @@ import type { SpawnSettings } from './spawn-options.js';
 interface PendingCall {
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
+  /** The arena envelope of its arguments, given back if the remote dies first. */
+  readonly envelope: ArenaEnvelope | undefined;
 }
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'dead';
@@ -37,6 +41,7 @@ export class RemoteController {
   readonly #started = deferred<undefined>();
   readonly #exited = deferred<WorkerExit>();
   #headTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #arenaHandleId: number;
 
   constructor(
     settings: SpawnSettings,
@@ -45,7 +50,9 @@ export class RemoteController {
     args: readonly unknown[],
   ) {
     this.#settings = settings;
-    this.#endpoint = startEndpoint(settings, {
+    const arenaShare = settings.arena?.share();
+    this.#arenaHandleId = arenaShare?.handleId ?? 0;
+    this.#endpoint = startEndpoint(settings, arenaShare, {
       onMessage: (message) => {
         this.#onMessage(message);
       },
@@ -103,14 +110,20 @@ export class RemoteController {
       return Promise.reject(new KeelError('ERR_WORKER_EXITED', this.#deathReason));
     }
     const id = this.#nextId++;
+    const envelope = this.#settings.arena?.offload(args);
     try {
-      this.#endpoint.post({ type: 'invoke', id, kind, name, args });
+      this.#endpoint.post(
+        envelope
+          ? { type: 'invoke', id, kind, name, packed: true, args: envelope as unknown as unknown[] }
+          : { type: 'invoke', id, kind, name, args },
+      );
     } catch (error) {
+      if (envelope) this.#settings.arena?.discard(envelope);
       const reason = isCloneFailure(error) ? notCloneableError(args, 'args', error) : error;
       return Promise.reject(reason instanceof Error ? reason : new Error(String(reason)));
     }
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { resolve, reject, envelope });
       if (this.#pending.size === 1) {
         this.#endpoint.ref();
         this.#armHeadTimer();
@@ -159,9 +172,16 @@ export class RemoteController {
         this.#settle(
           message.id,
           message.type === 'result',
-          message.type === 'result' ? message.value : new CrossedError(message.error),
+          message.type === 'result' ? this.#received(message) : new CrossedError(message.error),
         );
     }
+  }
+
+  #received(message: { value: unknown; packed?: true }): unknown {
+    const arena = this.#settings.arena;
+    const value =
+      message.packed && arena ? arena.restore(message.value as ArenaEnvelope) : message.value;
+    return typeof value === 'object' && value !== null ? reviveSharedObjects(value) : value;
   }
 
   #settle(id: number, ok: boolean, outcome: unknown): void {
@@ -225,24 +245,32 @@ export class RemoteController {
     }
     const reason = this.#deathReason || `the remote ${this.kind} ${describeExit(exit)}`;
     this.#rejectPending(() => new KeelError('ERR_WORKER_EXITED', reason, { cause: exit.error }));
+    // Whatever the dead thread still held in the arena.
+    if (this.#arenaHandleId) this.#settings.arena?.reclaimHandle(this.#arenaHandleId);
     this.#exited.resolve(exit);
   }
 
+  /** Rejects every unanswered call and gives back the arena space of its arguments. */
   #rejectPending(makeError: () => KeelError): void {
     const calls = [...this.#pending.values()];
     this.#pending.clear();
-    for (const call of calls) call.reject(makeError());
+    for (const call of calls) {
+      if (call.envelope) this.#settings.arena?.discard(call.envelope);
+      call.reject(makeError());
+    }
   }
 }
 
 function startEndpoint(
   settings: SpawnSettings,
+  arena: unknown,
   handlers: EndpointHandlers<FromRemote>,
 ): WorkerEndpoint<ToRemote> {
   const bootData: WorkerBootData = {
     keel: 1,
     role: 'remote',
     loaderHooks: loaderHooksForWorkers(),
+    ...(arena ? { arena } : {}),
   };
   const common = { bootData, env: settings.env, execArgv: settings.execArgv };
   return settings.kind === 'process'

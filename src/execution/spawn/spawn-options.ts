@@ -3,7 +3,8 @@
  */
 import { invalidArgument } from '../../errors.js';
 import type { ResourceLimits } from '../../transport/thread.js';
-import { checkNonNegative } from '../pool/pool-options.js';
+import type { Arena, ArenaOptions } from '../../memory/arena/index.js';
+import { arenaOf, checkNonNegative } from '../pool/pool-options.js';
 
 export interface SpawnOptions {
   /** Where the object lives: a dedicated worker thread (default) or a child process. */
@@ -20,6 +21,11 @@ export interface SpawnOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Node flags. Default: the calling process's `execArgv`. */
   readonly execArgv?: readonly string[];
+  /**
+   * Thread remotes: carry binary leaves of at least `arena.minBytes` through shared memory, both
+   * ways. A child process cannot map the arena: there binaries cross by IPC copy.
+   */
+  readonly arena?: Arena | ArenaOptions;
 }
 
 export interface SpawnSettings {
@@ -30,6 +36,7 @@ export interface SpawnSettings {
   readonly resourceLimits: ResourceLimits | undefined;
   readonly env: Readonly<Record<string, string | undefined>> | undefined;
   readonly execArgv: readonly string[] | undefined;
+  readonly arena: Arena | undefined;
 }
 
 export function spawnSettings(options: SpawnOptions = {}): SpawnSettings {
@@ -52,6 +59,7 @@ export function spawnSettings(options: SpawnOptions = {}): SpawnSettings {
     resourceLimits: options.resourceLimits,
     env: options.env,
     execArgv: processExecArgv(options, kind),
+    arena: kind === 'thread' ? arenaOf(options.arena) : undefined,
   };
 }
 

@@ -1,0 +1,88 @@
+/**
+ * The engine of a RealtimeLoop on the calling thread: ticks between the event loop's other work,
+ * each one after a DeadlineWaiter (a timer, then setImmediate polls of the clock).
+ */
+import { KeelError } from '../errors.js';
+import { reportFailure, withinMs, type LoopEngine } from './loop-engine.js';
+import { LoopStatsMemory, type RealtimeLoopStats } from './loop-stats.js';
+import type { LoopSettings } from './options.js';
+import { nowMs } from './platform.js';
+import { DeadlineClock, DeadlineWaiter } from './schedule.js';
+
+type State = 'idle' | 'running' | 'stopped' | 'failed';
+
+export class LocalLoopEngine implements LoopEngine {
+  readonly #settings: LoopSettings;
+  readonly #tick: (nowMs: number) => unknown;
+  readonly #memory = LoopStatsMemory.allocate(false);
+  readonly #waiter = new DeadlineWaiter();
+  #state: State = 'idle';
+  #stopRequested = false;
+  #failure: { readonly error: unknown } | undefined;
+  /** The tick loop: settles (never rejects) once no tick runs and none will. */
+  #finished: Promise<void> = Promise.resolve();
+
+  constructor(settings: LoopSettings, tick: (nowMs: number) => unknown) {
+    this.#settings = settings;
+    this.#tick = tick;
+  }
+
+  get running(): boolean {
+    return this.#state === 'running' && !this.#stopRequested;
+  }
+
+  start(): void {
+    if (this.#state === 'running' && !this.#stopRequested) return;
+    if (this.#state !== 'idle') {
+      throw new KeelError('ERR_CLOSED', 'the loop was stopped; create a new RealtimeLoop');
+    }
+    this.#state = 'running';
+    this.#finished = this.#run();
+  }
+
+  stats(): RealtimeLoopStats {
+    return this.#memory.read();
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.#state === 'idle') this.#state = 'stopped';
+    this.#stopRequested = true;
+    this.#waiter.cancel();
+    await withinMs(this.#finished, timeoutMs, 'the running tick', () => {
+      this.#state = 'stopped';
+    });
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  setRef(ref: boolean): void {
+    this.#waiter.setRef(ref);
+  }
+
+  async #run(): Promise<void> {
+    const { periodMs, spinMs } = this.#settings;
+    const clock = new DeadlineClock(nowMs(), periodMs);
+    try {
+      while (!this.#stopRequested && (await this.#waiter.wait(clock.deadlineMs, spinMs))) {
+        const startedMs = nowMs();
+        const skipped = clock.skipMissed(startedMs);
+        this.#memory.recordTick((startedMs - clock.deadlineMs) * 1000, skipped);
+        const result = this.#tick(startedMs);
+        if (isThenable(result)) await result;
+        clock.advance();
+      }
+      this.#state = 'stopped';
+    } catch (error) {
+      this.#state = 'failed';
+      this.#failure = { error };
+      reportFailure(error, this.#settings.onError, this.#stopRequested);
+    }
+  }
+}
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,0 +1,67 @@
+/**
+ * The contract between the public RealtimeLoop and what runs its ticks: on the calling thread
+ * (LocalLoopEngine) or on a dedicated worker (WorkerLoopEngine).
+ */
+import { KeelError } from '../errors.js';
+import type { RealtimeLoopStats } from './loop-stats.js';
+import { raiseUncaught, wakeAfter } from './platform.js';
+
+export interface LoopEngine {
+  /** Starts ticking; a no-op when running; ERR_CLOSED once stopped or failed. */
+  start(): void;
+  stats(): RealtimeLoopStats;
+  /** Ends the loop; resolves when nothing of it runs any more, rejects with its failure. */
+  stop(timeoutMs: number): Promise<void>;
+  /** Whether a running loop keeps the process alive (it does by default, like an interval). */
+  setRef(ref: boolean): void;
+  readonly running: boolean;
+}
+
+/**
+ * Reports the error that stopped a loop: to onError when given; else, unless stop() is already
+ * waiting (and will reject with it), as an uncaught exception, so that a failing loop is never
+ * silent.
+ */
+export function reportFailure(
+  error: unknown,
+  onError: ((error: unknown) => void) | undefined,
+  stopRequested: boolean,
+): void {
+  if (onError) {
+    try {
+      onError(error);
+    } catch (thrown) {
+      raiseUncaught(thrown);
+    }
+  } else if (!stopRequested) raiseUncaught(error);
+}
+
+/** Settles when `work` does, or rejects with ERR_TIMEOUT after `timeoutMs` (then `onTimeout` runs first). */
+export async function withinMs(
+  work: Promise<unknown>,
+  timeoutMs: number,
+  what: string,
+  onTimeout: () => Promise<void> | void,
+): Promise<void> {
+  let expired = false;
+  let timer: { cancel(): void } | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    // Ref'd: a stop in progress is pending work, even when the tick it waits for is not.
+    timer = wakeAfter(
+      timeoutMs,
+      () => {
+        expired = true;
+        resolve();
+      },
+      true,
+    );
+  });
+  try {
+    await Promise.race([work, timeout]);
+  } finally {
+    timer?.cancel();
+  }
+  if (!expired) return;
+  await onTimeout();
+  throw new KeelError('ERR_TIMEOUT', `${what} did not finish within timeoutMs (${timeoutMs} ms)`);
+}

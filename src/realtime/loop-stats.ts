@@ -1,0 +1,111 @@
+/**
+ * The memory a RealtimeLoop keeps its control word and statistics in. For a loop in a worker it
+ * is a SharedArrayBuffer: the worker is the only writer, and the calling thread reads a
+ * consistent snapshot at any time, synchronously, under a sequence lock (the writer is never
+ * blocked; a reader retries). Shared by both sides.
+ */
+import { Histogram } from '../metrics/histogram.js';
+
+// Layout, in bytes:
+//   0..3    int32    state: kStarting, kRunning or kStopRequested (worker loops; see below)
+//   4..7    int32    sequence: odd while the writer updates the fields below
+//   8..15   float64  ticks run
+//   16..23  float64  ticks skipped (missed)
+//   24..    Histogram of each run tick's lateness, in µs (Histogram.byteLength bytes)
+/** The state word's index in `LoopStatsMemory.control` (for sleepUntil). */
+export const kStateIndex = 0;
+const kSequenceIndex = 1;
+// Indices in a Float64Array over the same memory: bytes 8 and 16.
+const kTicksSlot = 1;
+const kMissedSlot = 2;
+const kHistogramOffset = 24;
+const kByteLength = kHistogramOffset + Histogram.byteLength;
+
+/** The worker loop's state word: the worker sleeps on it, the caller stores kStopRequested. */
+export const kStarting = 0;
+export const kRunning = 1;
+export const kStopRequested = 2;
+
+/** A snapshot can be retried this often while the writer is mid-update (it takes nanoseconds). */
+const kMaxReadAttempts = 1000;
+
+/** What `RealtimeLoop.stats()` reports. */
+export interface RealtimeLoopStats {
+  /** Ticks run (started), since start(). */
+  readonly ticks: number;
+  /** Ticks skipped because their deadline had passed by a full period or more. */
+  readonly missed: number;
+  /** Lateness of each run tick: the time it started minus its deadline, in microseconds. */
+  readonly jitterUs: { readonly p50: number; readonly p99: number; readonly max: number };
+}
+
+export class LoopStatsMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  /** The state word (index 0) of a worker loop; Atomics-capable when shared. */
+  readonly control: Int32Array;
+  readonly #counters: Float64Array;
+  readonly #lateness: Histogram;
+  #snapshot: ArrayBuffer | undefined;
+
+  /** New, zeroed memory (shared for a worker loop), or a view of memory the caller passed on. */
+  constructor(buffer: ArrayBuffer | SharedArrayBuffer) {
+    this.buffer = buffer;
+    this.control = new Int32Array(buffer, 0, 2);
+    this.#counters = new Float64Array(buffer, 0, 3);
+    this.#lateness = new Histogram({ buffer, byteOffset: kHistogramOffset });
+  }
+
+  static allocate(shared: boolean): LoopStatsMemory {
+    return new LoopStatsMemory(
+      shared ? new SharedArrayBuffer(kByteLength) : new ArrayBuffer(kByteLength),
+    );
+  }
+
+  /** The single writer: a tick starts `latenessUs` after its deadline, `skipped` ticks before it were dropped. */
+  recordTick(latenessUs: number, skipped: number): void {
+    // Odd from here until the second add: a reader that sees it, or sees it change, retries.
+    Atomics.add(this.control, kSequenceIndex, 1);
+    this.#counters[kTicksSlot]!++;
+    this.#counters[kMissedSlot]! += skipped;
+    this.#lateness.record(latenessUs);
+    // Even again: the update above is complete and visible to readers.
+    Atomics.add(this.control, kSequenceIndex, 1);
+  }
+
+  /** Any thread: a consistent snapshot; never blocks (at worst, off by the tick being written). */
+  read(): RealtimeLoopStats {
+    if (!(this.buffer instanceof SharedArrayBuffer)) return summarise(this.buffer);
+    this.#snapshot ??= new ArrayBuffer(kByteLength);
+    const copy = new Uint8Array(this.#snapshot);
+    const source = new Uint8Array(this.buffer);
+    for (let attempt = 0; attempt < kMaxReadAttempts; attempt++) {
+      const before = Atomics.load(this.control, kSequenceIndex);
+      if ((before & 1) !== 0) continue;
+      copy.set(source);
+      if (Atomics.load(this.control, kSequenceIndex) === before) break;
+    }
+    return summarise(this.#snapshot);
+  }
+
+  /** The worker loop's state (see kStarting, kRunning, kStopRequested). */
+  get state(): number {
+    return Atomics.load(this.control, kStateIndex);
+  }
+
+  /** Stores a new state and wakes a worker sleeping on the word. */
+  setState(state: number): void {
+    Atomics.store(this.control, kStateIndex, state);
+    // Wakes the worker's Atomics.wait in sleepUntil, which then sees the new state.
+    Atomics.notify(this.control, kStateIndex);
+  }
+}
+
+function summarise(buffer: ArrayBuffer): RealtimeLoopStats {
+  const counters = new Float64Array(buffer, 0, 3);
+  const lateness = new Histogram({ buffer, byteOffset: kHistogramOffset });
+  return {
+    ticks: counters[kTicksSlot]!,
+    missed: counters[kMissedSlot]!,
+    jitterUs: lateness.summary(),
+  };
+}

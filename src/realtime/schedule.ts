@@ -1,0 +1,125 @@
+/**
+ * The schedule shared by RealtimeLoop on the calling thread and in a worker: deadlines that do
+ * not drift, the rule for skipping missed ticks, and the two precise waits (a blocking one for a
+ * worker, an event-loop-friendly one for the calling thread). Both wait in two stages: a coarse
+ * sleep that may wake late, ending `spinMs` before the deadline, then a short precise stage that
+ * watches the clock.
+ */
+import { nowMs, wakeAfter, wakeSoon, type PendingWake } from './platform.js';
+
+/**
+ * Deadlines of a fixed-rate loop: deadline_n = originMs + n * periodMs, n = 1, 2, ... Computed
+ * from the origin every time, never by adding periods up, so rounding and late ticks do not
+ * accumulate into drift.
+ */
+export class DeadlineClock {
+  readonly #originMs: number;
+  readonly #periodMs: number;
+  #index = 1;
+
+  constructor(originMs: number, periodMs: number) {
+    this.#originMs = originMs;
+    this.#periodMs = periodMs;
+  }
+
+  /** The deadline of the next tick to run. */
+  get deadlineMs(): number {
+    return this.#originMs + this.#index * this.#periodMs;
+  }
+
+  /**
+   * Called when the next tick is about to run at `atMs`. A tick whose deadline passed by a full
+   * period or more is skipped: the loop moves on to the latest deadline that has passed (which
+   * is then less than one period late). Returns how many ticks were skipped.
+   */
+  skipMissed(atMs: number): number {
+    const latest = Math.floor((atMs - this.#originMs) / this.#periodMs);
+    if (latest <= this.#index) return 0;
+    const skipped = latest - this.#index;
+    this.#index = latest;
+    return skipped;
+  }
+
+  /** Moves on to the tick after the one that just ran. */
+  advance(): void {
+    this.#index++;
+  }
+}
+
+/**
+ * Worker threads only: blocks until `deadlineMs`. Sleeps in `Atomics.wait` on
+ * `control[index]` (which wakes ~0.1 ms late on Linux) until `spinMs` before the deadline, then
+ * spins on the clock. Returns false at once, without waiting for the deadline, when
+ * `control[index]` stops holding `runningValue` (another thread asked the loop to stop and
+ * notified the word).
+ */
+export function sleepUntil(
+  deadlineMs: number,
+  spinMs: number,
+  control: Int32Array,
+  index: number,
+  runningValue: number,
+): boolean {
+  for (;;) {
+    if (Atomics.load(control, index) !== runningValue) return false;
+    const sleepMs = deadlineMs - nowMs() - spinMs;
+    if (sleepMs <= 0) break;
+    Atomics.wait(control, index, runningValue, sleepMs);
+  }
+  while (nowMs() < deadlineMs) {
+    if (Atomics.load(control, index) !== runningValue) return false;
+  }
+  return true;
+}
+
+/**
+ * The calling thread's wait: a timer until `spinMs` before the deadline (timers have millisecond
+ * granularity and may fire up to ~1 ms early or late), then `setImmediate` polls of the clock.
+ * Polling keeps the event loop serving I/O, timers and messages, one turn per poll, while it
+ * costs CPU; the timer stage costs none. One wait at a time.
+ */
+export class DeadlineWaiter {
+  #pending: PendingWake | undefined;
+  #settle: ((reached: boolean) => void) | undefined;
+  #deadlineMs = 0;
+  #spinMs = 0;
+  #ref = true;
+
+  /** Resolves true once the clock reaches `deadlineMs`, false when cancelled first. */
+  wait(deadlineMs: number, spinMs: number): Promise<boolean> {
+    this.#deadlineMs = deadlineMs;
+    this.#spinMs = spinMs;
+    return new Promise((resolve) => {
+      this.#settle = resolve;
+      this.#step();
+    });
+  }
+
+  /** Ends the current wait (it resolves false). */
+  cancel(): void {
+    this.#pending?.cancel();
+    this.#finish(false);
+  }
+
+  /** Whether a wait keeps the process alive (like a ref'd timer). */
+  setRef(ref: boolean): void {
+    this.#ref = ref;
+    this.#pending?.setRef(ref);
+  }
+
+  readonly #step = (): void => {
+    this.#pending = undefined;
+    const remainingMs = this.#deadlineMs - nowMs();
+    if (remainingMs <= 0) this.#finish(true);
+    else if (remainingMs - this.#spinMs >= 1) {
+      this.#pending = wakeAfter(Math.floor(remainingMs - this.#spinMs), this.#step, this.#ref);
+    } else this.#pending = wakeSoon(this.#step, this.#ref);
+  };
+
+  #finish(reached: boolean): void {
+    const settle = this.#settle;
+    this.#settle = undefined;
+    this.#pending = undefined;
+    settle?.(reached);
+  }
+}
