@@ -7,7 +7,7 @@ import { reportFailure, withinMs, type LoopEngine } from './loop-engine.js';
 import { LoopStatsMemory, type RealtimeLoopStats } from './loop-stats.js';
 import type { LoopSettings } from './options.js';
 import { nowMs } from './platform.js';
-import { DeadlineClock, DeadlineWaiter } from './schedule.js';
+import { DeadlineClock, DeadlineWaiter, startTick } from './schedule.js';
 
 type State = 'idle' | 'running' | 'stopped' | 'failed';
 
@@ -63,11 +63,8 @@ export class LocalLoopEngine implements LoopEngine {
     const clock = new DeadlineClock(nowMs(), periodMs);
     try {
       while (!this.#stopRequested && (await this.#waiter.wait(clock.deadlineMs, spinMs))) {
-        const startedMs = nowMs();
-        const skipped = clock.skipMissed(startedMs);
-        this.#memory.recordTick((startedMs - clock.deadlineMs) * 1000, skipped);
-        const result = this.#tick(startedMs);
-        if (isThenable(result)) await result;
+        const pending = startTick(clock, this.#memory, this.#tick);
+        if (pending) await pending;
         clock.advance();
       }
       this.#state = 'stopped';
@@ -77,12 +74,4 @@ export class LocalLoopEngine implements LoopEngine {
       reportFailure(error, this.#settings.onError, this.#stopRequested);
     }
   }
-}
-
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

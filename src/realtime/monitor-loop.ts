@@ -11,7 +11,12 @@
  */
 import { Histogram } from '../metrics/histogram.js';
 import { nowMs, repeatUnref } from './platform.js';
-import { monitorSettings, type LoopMonitorStats, type MonitorLoopOptions, type MonitorSettings } from './options.js';
+import {
+  monitorSettings,
+  type LoopMonitorStats,
+  type MonitorLoopOptions,
+  type MonitorSettings,
+} from './options.js';
 
 /** A running (or stopped) event-loop monitor; see monitorLoop. */
 export interface LoopMonitor extends Disposable {

@@ -5,6 +5,7 @@
  * sleep that may wake late, ending `spinMs` before the deadline, then a short precise stage that
  * watches the clock.
  */
+import type { LoopStatsMemory } from './loop-stats.js';
 import { nowMs, wakeAfter, wakeSoon, type PendingWake } from './platform.js';
 
 /**
@@ -44,6 +45,31 @@ export class DeadlineClock {
   advance(): void {
     this.#index++;
   }
+}
+
+/**
+ * Starts the tick due at `clock.deadlineMs` (whose deadline has come): skips the ticks missed
+ * before it, records its lateness and calls it with the current time. Returns the promise of an
+ * async tick (to await before the next), else undefined. The same on both sides.
+ */
+export function startTick(
+  clock: DeadlineClock,
+  memory: LoopStatsMemory,
+  tick: (nowMs: number) => unknown,
+): PromiseLike<unknown> | undefined {
+  const startedMs = nowMs();
+  const skipped = clock.skipMissed(startedMs);
+  memory.recordTick((startedMs - clock.deadlineMs) * 1000, skipped);
+  const result = tick(startedMs);
+  return isThenable(result) ? result : undefined;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /**

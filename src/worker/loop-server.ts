@@ -9,7 +9,7 @@ import type { CallerChannel } from '../transport/far-side.js';
 import type { FromLoopWorker, StartLoopMessage, ToLoopWorker } from '../protocol/loop-messages.js';
 import { kRunning, kStarting, kStateIndex, LoopStatsMemory } from '../realtime/loop-stats.js';
 import { nowMs, yieldToEventLoop } from '../realtime/platform.js';
-import { DeadlineClock, sleepUntil } from '../realtime/schedule.js';
+import { DeadlineClock, sleepUntil, startTick } from '../realtime/schedule.js';
 import { pickExport, type ModuleLoader } from './module-loader.js';
 
 type Tick = (nowMs: number) => unknown;
@@ -77,22 +77,11 @@ async function tickUntilStopped(
 ): Promise<void> {
   const clock = new DeadlineClock(nowMs(), message.periodMs);
   while (sleepUntil(clock.deadlineMs, message.spinMs, memory.control, kStateIndex, kRunning)) {
-    const startedMs = nowMs();
-    const skipped = clock.skipMissed(startedMs);
-    memory.recordTick((startedMs - clock.deadlineMs) * 1000, skipped);
-    const result = tick(startedMs);
-    if (isThenable(result)) await result;
+    const pending = startTick(clock, memory, tick);
+    if (pending) await pending;
     clock.advance();
     // One turn of this thread's event loop per tick, so that promise callbacks, timers and
     // messages the tick's module relies on still run while the loop sleeps in Atomics.wait.
     await yieldToEventLoop();
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

@@ -9,7 +9,7 @@
  */
 import { CrossedError, KeelError } from '../../errors.js';
 import type { ArenaEnvelope } from '../../memory/arena/index.js';
-import { reviveSharedObjects } from '../../memory/shared-object/index.js';
+import { BinaryLink } from '../binary-link.js';
 import { isCloneFailure, notCloneableError } from '../../codec/crossing.js';
 import { Histogram } from '../../metrics/histogram.js';
 import type {
@@ -201,7 +201,8 @@ export class PoolEngine implements TaskOwner {
     try {
       worker.endpoint.post(message);
     } catch (error) {
-      this.#discard(task);
+      worker.binaries.discard(task.envelope as ArenaEnvelope | undefined);
+      task.envelope = undefined;
       task.reject(isCloneFailure(error) ? notCloneableError(task.args, 'args', error) : error);
       return;
     }
@@ -218,34 +219,19 @@ export class PoolEngine implements TaskOwner {
   }
 
   #callMessage(task: Task, worker: PoolWorker): CallMessage {
-    const arena = this.#settings.arena;
-    const base = { type: 'call', id: task.id, fn: task.fnId } as const;
     const source = worker.knownFunctions.has(task.fnId)
       ? {}
       : { source: this.#functionSources[task.fnId]! };
-    if (!arena) return { ...base, ...source, args: task.args };
-    // The try variant: a call never waits for room; what does not fit now is copied.
-    task.envelope = arena.offload(task.args);
+    const { args, envelope } = worker.binaries.pack(task.args);
+    task.envelope = envelope;
     return {
-      ...base,
+      type: 'call',
+      id: task.id,
+      fn: task.fnId,
       ...source,
-      packed: true,
-      args: task.envelope as readonly unknown[],
+      ...(envelope ? { packed: true } : {}),
+      args,
     };
-  }
-
-  /** Gives back the arena space of arguments that were never received. */
-  #discard(task: Task): void {
-    if (task.envelope === undefined) return;
-    this.#settings.arena?.discard(task.envelope as ArenaEnvelope);
-    task.envelope = undefined;
-  }
-
-  #received(message: { value: unknown; packed?: true }): unknown {
-    const arena = this.#settings.arena;
-    const value =
-      message.packed && arena ? arena.restore(message.value as ArenaEnvelope) : message.value;
-    return typeof value === 'object' && value !== null ? reviveSharedObjects(value) : value;
   }
 
   #markBusy(worker: PoolWorker): void {
@@ -268,15 +254,14 @@ export class PoolEngine implements TaskOwner {
   // Threads ---------------------------------------------------------------------------------
 
   #startWorker(): PoolWorker {
-    const worker = new PoolWorker();
-    const arenaShare = this.#settings.arena?.share();
+    const worker = new PoolWorker(new BinaryLink(this.#settings.arena));
+    const arenaShare = worker.binaries.share;
     const bootData: WorkerBootData = {
       keel: 1,
       role: 'pool',
       loaderHooks: loaderHooksForWorkers(),
       ...(arenaShare ? { arena: arenaShare } : {}),
     };
-    worker.arenaHandleId = arenaShare?.handleId ?? 0;
     worker.endpoint = startThread<FromPoolWorker, CallMessage>(
       {
         bootData,
@@ -311,7 +296,7 @@ export class PoolEngine implements TaskOwner {
     worker.backlogUs -= task.estimateUs;
     this.#learn(task, message.runUs);
     task.envelope = undefined;
-    if (message.type === 'result') task.resolve(this.#received(message));
+    if (message.type === 'result') task.resolve(worker.binaries.received(message));
     else task.reject(new CrossedError(message.error));
     if (worker.idle) this.#markIdle(worker);
     this.#pump();
@@ -361,10 +346,8 @@ export class PoolEngine implements TaskOwner {
 
   /** A dead thread's arena space: what it held, and arguments it never received. */
   #releaseArenaOf(worker: PoolWorker, tasks: readonly Task[]): void {
-    const arena = this.#settings.arena;
-    if (!arena) return;
-    for (const task of tasks) this.#discard(task);
-    if (worker.arenaHandleId) arena.reclaimHandle(worker.arenaHandleId);
+    for (const task of tasks) worker.binaries.discard(task.envelope as ArenaEnvelope | undefined);
+    worker.binaries.reclaim();
   }
 
   #requeue(tasks: readonly Task[]): void {

@@ -3,6 +3,7 @@
  */
 import type { CallMessage, FromPoolWorker } from '../../protocol/messages.js';
 import type { WorkerEndpoint, WorkerExit } from '../../transport/endpoint.js';
+import type { BinaryLink } from '../binary-link.js';
 import type { Task } from './task.js';
 
 export class PoolWorker {
@@ -21,12 +22,13 @@ export class PoolWorker {
   /** Running a task that may be killed: nothing may queue behind it. */
   exclusive = false;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The handle id of this thread's view of the pool's arena, reclaimed when it exits. */
-  arenaHandleId = 0;
+  /** How values cross to this thread (its arena handle). */
+  readonly binaries: BinaryLink;
   readonly exited: Promise<WorkerExit>;
   #markExited!: (exit: WorkerExit) => void;
 
-  constructor() {
+  constructor(binaries: BinaryLink) {
+    this.binaries = binaries;
     this.exited = new Promise((resolve) => {
       this.#markExited = resolve;
     });

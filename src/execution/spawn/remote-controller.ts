@@ -4,7 +4,7 @@
  */
 import { CrossedError, KeelError, deserializeError } from '../../errors.js';
 import type { ArenaEnvelope } from '../../memory/arena/index.js';
-import { reviveSharedObjects } from '../../memory/shared-object/index.js';
+import { BinaryLink } from '../binary-link.js';
 import { isCloneFailure, notCloneableError } from '../../codec/crossing.js';
 import type { FromRemote, ToRemote, WorkerBootData } from '../../protocol/messages.js';
 import {
@@ -41,7 +41,7 @@ export class RemoteController {
   readonly #started = deferred<undefined>();
   readonly #exited = deferred<WorkerExit>();
   #headTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #arenaHandleId: number;
+  readonly #binaries: BinaryLink;
 
   constructor(
     settings: SpawnSettings,
@@ -50,9 +50,8 @@ export class RemoteController {
     args: readonly unknown[],
   ) {
     this.#settings = settings;
-    const arenaShare = settings.arena?.share();
-    this.#arenaHandleId = arenaShare?.handleId ?? 0;
-    this.#endpoint = startEndpoint(settings, arenaShare, {
+    this.#binaries = new BinaryLink(settings.arena);
+    this.#endpoint = startEndpoint(settings, this.#binaries.share, {
       onMessage: (message) => {
         this.#onMessage(message);
       },
@@ -110,15 +109,19 @@ export class RemoteController {
       return Promise.reject(new KeelError('ERR_WORKER_EXITED', this.#deathReason));
     }
     const id = this.#nextId++;
-    const envelope = this.#settings.arena?.offload(args);
+    const packed = this.#binaries.pack(args);
+    const envelope = packed.envelope;
     try {
-      this.#endpoint.post(
-        envelope
-          ? { type: 'invoke', id, kind, name, packed: true, args: envelope as unknown as unknown[] }
-          : { type: 'invoke', id, kind, name, args },
-      );
+      this.#endpoint.post({
+        type: 'invoke',
+        id,
+        kind,
+        name,
+        ...(envelope ? { packed: true } : {}),
+        args: packed.args,
+      });
     } catch (error) {
-      if (envelope) this.#settings.arena?.discard(envelope);
+      this.#binaries.discard(envelope);
       const reason = isCloneFailure(error) ? notCloneableError(args, 'args', error) : error;
       return Promise.reject(reason instanceof Error ? reason : new Error(String(reason)));
     }
@@ -172,16 +175,11 @@ export class RemoteController {
         this.#settle(
           message.id,
           message.type === 'result',
-          message.type === 'result' ? this.#received(message) : new CrossedError(message.error),
+          message.type === 'result'
+            ? this.#binaries.received(message)
+            : new CrossedError(message.error),
         );
     }
-  }
-
-  #received(message: { value: unknown; packed?: true }): unknown {
-    const arena = this.#settings.arena;
-    const value =
-      message.packed && arena ? arena.restore(message.value as ArenaEnvelope) : message.value;
-    return typeof value === 'object' && value !== null ? reviveSharedObjects(value) : value;
   }
 
   #settle(id: number, ok: boolean, outcome: unknown): void {
@@ -246,7 +244,7 @@ export class RemoteController {
     const reason = this.#deathReason || `the remote ${this.kind} ${describeExit(exit)}`;
     this.#rejectPending(() => new KeelError('ERR_WORKER_EXITED', reason, { cause: exit.error }));
     // Whatever the dead thread still held in the arena.
-    if (this.#arenaHandleId) this.#settings.arena?.reclaimHandle(this.#arenaHandleId);
+    this.#binaries.reclaim();
     this.#exited.resolve(exit);
   }
 
@@ -255,7 +253,7 @@ export class RemoteController {
     const calls = [...this.#pending.values()];
     this.#pending.clear();
     for (const call of calls) {
-      if (call.envelope) this.#settings.arena?.discard(call.envelope);
+      this.#binaries.discard(call.envelope);
       call.reject(makeError());
     }
   }

@@ -1,0 +1,172 @@
+/**
+ * The engine of `RealtimeLoop.inWorker`: starts a keel worker with role 'loop', hands it the
+ * shared memory its statistics live in, and turns every way the worker can end into a settled
+ * start, an onError report or a stop() result. The tick itself runs on the worker (see
+ * src/worker/loop-server.ts), untouched by this thread's work and garbage collection.
+ */
+import { KeelError, deserializeError } from '../errors.js';
+import type { FromLoopWorker, ToLoopWorker } from '../protocol/loop-messages.js';
+import type { WorkerBootData } from '../protocol/messages.js';
+import { describeExit, type WorkerEndpoint, type WorkerExit } from '../transport/endpoint.js';
+import { loaderHooksForWorkers } from '../transport/loader-hooks.js';
+import { startThread } from '../transport/thread.js';
+import { reportFailure, withinMs, type LoopEngine } from './loop-engine.js';
+import { kStopRequested, LoopStatsMemory, type RealtimeLoopStats } from './loop-stats.js';
+import type { LoopSettings } from './options.js';
+
+type State = 'starting' | 'running' | 'stopped' | 'failed';
+
+export class WorkerLoopEngine implements LoopEngine {
+  readonly #settings: LoopSettings;
+  readonly #memory = LoopStatsMemory.allocate(true);
+  readonly #endpoint: WorkerEndpoint<ToLoopWorker>;
+  readonly #started = settleOnce<undefined>();
+  readonly #exited = settleOnce<WorkerExit>();
+  #state: State = 'starting';
+  #stopRequested = false;
+  #failure: { readonly error: unknown } | undefined;
+
+  constructor(settings: LoopSettings, module: string, name: string) {
+    this.#settings = settings;
+    const bootData: WorkerBootData = {
+      keel: 1,
+      role: 'loop',
+      loaderHooks: loaderHooksForWorkers(),
+    };
+    this.#endpoint = startThread<FromLoopWorker, ToLoopWorker>(
+      { bootData, name: 'keel-loop' },
+      {
+        onMessage: (message) => {
+          this.#onMessage(message);
+        },
+        onExit: (exit) => {
+          this.#onExit(exit);
+        },
+      },
+    );
+    const { periodMs, spinMs } = settings;
+    this.#endpoint.post({
+      type: 'start-loop',
+      module,
+      name,
+      periodMs,
+      spinMs,
+      memory: this.#memory.buffer as SharedArrayBuffer,
+    });
+  }
+
+  /** Resolves once the module loaded, setup() returned and the loop ticks; rejects otherwise. */
+  started(): Promise<undefined> {
+    return this.#started.promise;
+  }
+
+  get running(): boolean {
+    return this.#state === 'running' && !this.#stopRequested;
+  }
+
+  start(): void {
+    if (this.#state !== 'running' || this.#stopRequested) {
+      throw new KeelError('ERR_CLOSED', 'the loop was stopped; start a new one with inWorker()');
+    }
+  }
+
+  stats(): RealtimeLoopStats {
+    return this.#memory.read();
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    if (!this.#stopRequested) {
+      this.#stopRequested = true;
+      // Wakes the worker's sleep; it leaves the loop after its current tick and exits.
+      this.#memory.setState(kStopRequested);
+      this.#endpoint.ref();
+    }
+    await withinMs(this.#exited.promise, timeoutMs, 'the running tick', async () => {
+      await this.#endpoint.terminate();
+    });
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  setRef(ref: boolean): void {
+    if (ref) this.#endpoint.ref();
+    else this.#endpoint.unref();
+  }
+
+  #onMessage(message: FromLoopWorker): void {
+    switch (message.type) {
+      case 'ready':
+        return;
+      case 'loop-started':
+        this.#state = 'running';
+        this.#started.resolve(undefined);
+        return;
+      case 'loop-start-failed':
+        this.#failStart(startError(deserializeError(message.error)));
+        return;
+      case 'loop-failed':
+        this.#fail(deserializeError(message.error));
+        return;
+    }
+  }
+
+  #onExit(exit: WorkerExit): void {
+    if (this.#state === 'starting') {
+      this.#failStart(
+        new KeelError('ERR_START_FAILED', `the loop worker ${describeExit(exit)} while starting`, {
+          cause: exit.error,
+        }),
+      );
+    } else if (this.#state === 'running' && !this.#stopRequested) {
+      this.#fail(
+        new KeelError('ERR_WORKER_EXITED', `the loop worker ${describeExit(exit)}`, {
+          cause: exit.error,
+        }),
+      );
+    } else if (this.#state === 'running') this.#state = 'stopped';
+    this.#exited.resolve(exit);
+  }
+
+  #failStart(error: unknown): void {
+    if (this.#state !== 'starting') return;
+    this.#state = 'failed';
+    this.#started.reject(error);
+    void this.#endpoint.terminate();
+  }
+
+  #fail(error: unknown): void {
+    if (this.#state !== 'running') return;
+    this.#state = 'failed';
+    this.#failure = { error };
+    reportFailure(error, this.#settings.onError, this.#stopRequested);
+  }
+}
+
+/** A missing module or export is reported as such; anything setup() threw is the cause. */
+function startError(error: unknown): unknown {
+  if (
+    error instanceof KeelError &&
+    (error.code === 'ERR_NOT_FOUND' || error.code === 'ERR_START_FAILED')
+  ) {
+    return error;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new KeelError('ERR_START_FAILED', `the loop module's setup() failed: ${message}`, {
+    cause: error,
+  });
+}
+
+function settleOnce<T>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (reason: unknown) => void;
+} {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((onResolve, onReject) => {
+    resolve = onResolve;
+    reject = onReject;
+  });
+  // A start that fails before anyone awaits must not count as an unhandled rejection.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
