@@ -20,7 +20,7 @@ import type {
 } from '../../protocol/messages.js';
 import { describeExit, type WorkerExit } from '../../transport/endpoint.js';
 import { loaderHooksForWorkers } from '../../transport/loader-hooks.js';
-import { startThread } from '../../transport/thread.js';
+import { startLaneThread } from '../../transport/lane-thread.js';
 import { PoolWorker } from './pool-worker.js';
 import { Task, type TaskOptions, type TaskOwner } from './task.js';
 import { TaskQueue } from './task-queue.js';
@@ -262,7 +262,7 @@ export class PoolEngine implements TaskOwner {
       loaderHooks: loaderHooksForWorkers(),
       ...(arenaShare ? { arena: arenaShare } : {}),
     };
-    worker.endpoint = startThread<FromPoolWorker, CallMessage>(
+    worker.endpoint = startLaneThread<FromPoolWorker, CallMessage>(
       {
         bootData,
         resourceLimits: this.#settings.resourceLimits,
