@@ -24,7 +24,10 @@ test('a 200 Hz loop ticks within 25 % of its rate over a second and reports its 
   assert.equal(stats.ticks, times.length);
   const rate = stats.ticks / elapsedS;
   assert.ok(rate > 150 && rate < 250, `${stats.ticks} ticks in ${elapsedS.toFixed(3)} s`);
-  assert.ok(stats.ticks + stats.missed <= Math.ceil(elapsedS * 200) + 1, 'never more than the schedule');
+  assert.ok(
+    stats.ticks + stats.missed <= Math.ceil(elapsedS * 200) + 1,
+    'never more than the schedule',
+  );
   const { p50, p99, max } = stats.jitterUs;
   assert.ok(p50 >= 0 && p50 <= p99 && p99 <= max, JSON.stringify(stats.jitterUs));
   // Lateness is below one period, or the tick would have been skipped.
@@ -35,7 +38,12 @@ test('a 200 Hz loop ticks within 25 % of its rate over a second and reports its 
 test('deadlines are start + n * period, not the end of the last tick plus a period: no drift', async () => {
   // Each tick takes 60 % of the period. A loop that waited a period after each tick would make
   // 1 / 1.6 of the rate; a deadline-based one keeps the full rate.
-  const loop = new RealtimeLoop({ hz: 100, tick: () => blockFor(6) });
+  const loop = new RealtimeLoop({
+    hz: 100,
+    tick: () => {
+      blockFor(6);
+    },
+  });
   const startedMs = performance.now();
   loop.start();
   await delay(800);
@@ -44,7 +52,10 @@ test('deadlines are start + n * period, not the end of the last tick plus a peri
   const { ticks, missed } = loop.stats();
   const scheduled = Math.floor(elapsedMs / 10);
   assert.ok(ticks + missed >= scheduled - 2, `${ticks} + ${missed} of ${scheduled}`);
-  assert.ok(ticks >= scheduled * 0.8, `${ticks} ticks of ${scheduled} (drifting: ~${scheduled / 1.6})`);
+  assert.ok(
+    ticks >= scheduled * 0.8,
+    `${ticks} ticks of ${scheduled} (drifting: ~${scheduled / 1.6})`,
+  );
 });
 
 test('a tick that runs three periods long makes the loop skip the missed ticks, not burst', async () => {
@@ -96,7 +107,12 @@ test('an async tick is awaited before the next: ticks never overlap', async () =
 
 test('stop() ends the loop: no tick starts after it, and it is idempotent', async () => {
   let ticks = 0;
-  const loop = new RealtimeLoop({ hz: 500, tick: () => void ticks++ }).start();
+  const loop = new RealtimeLoop({
+    hz: 500,
+    tick: () => {
+      ticks++;
+    },
+  }).start();
   await delay(50);
   await loop.stop();
   const stopped = ticks;

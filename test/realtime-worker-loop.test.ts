@@ -8,15 +8,28 @@ import { SharedObject } from 'keel';
 import { RealtimeLoop } from '../dist/realtime/index.js';
 import { fixture, fixturePath } from './helpers.ts';
 
+const kSlotNames = ['realtime-ticks', 'realtime-input', 'realtime-output'];
+
+/** The slots realtime-shared.mjs opens in its setup(). */
+function createSlots(): Record<'ticks' | 'input' | 'output', SharedObject<number>> {
+  return {
+    ticks: SharedObject.create('realtime-ticks', 0),
+    input: SharedObject.create('realtime-input', 0),
+    output: SharedObject.create('realtime-output', 0),
+  };
+}
+
+function unlinkSlots(): void {
+  for (const name of kSlotNames) SharedObject.unlink(name);
+}
+
 function blockFor(ms: number): void {
   const start = performance.now();
   while (performance.now() - start < ms);
 }
 
 test('a 1 kHz worker loop keeps ticking while the main thread is blocked for 100 ms', async () => {
-  const ticks = SharedObject.create('realtime-ticks', 0);
-  const input = SharedObject.create('realtime-input', 0);
-  const output = SharedObject.create('realtime-output', 0);
+  const { ticks } = createSlots();
   const loop = await RealtimeLoop.inWorker(fixture('realtime-shared.mjs'), 'tick', { hz: 1000 });
   try {
     assert.equal(loop.running, true);
@@ -29,24 +42,23 @@ test('a 1 kHz worker loop keeps ticking while the main thread is blocked for 100
     // 100 at 1 kHz; a loop on the blocked thread would make 0. The loaded 2-core machine may
     // deschedule the worker for a while, hence the generous bound.
     assert.ok(countedDuring >= 30, `${countedDuring} ticks during the block`);
-    assert.ok(Math.abs(statsDuring - countedDuring) <= 2, `stats ${statsDuring}, counted ${countedDuring}`);
+    assert.ok(
+      Math.abs(statsDuring - countedDuring) <= 2,
+      `stats ${statsDuring}, counted ${countedDuring}`,
+    );
     assert.ok(countedDuring <= 102, `${countedDuring} ticks: never more than the schedule`);
   } finally {
     await loop.stop();
-    for (const name of ['realtime-ticks', 'realtime-input', 'realtime-output']) SharedObject.unlink(name);
+    unlinkSlots();
   }
   const stats = loop.stats();
   assert.ok(stats.ticks >= 100, `${stats.ticks} ticks`);
   const { p50, p99, max } = stats.jitterUs;
   assert.ok(p50 >= 0 && p50 <= p99 && p99 <= max && max < 1000, JSON.stringify(stats.jitterUs));
-  void input;
-  void output;
 });
 
 test('the tick reads a SharedObject the main thread created, and writes one the main thread reads', async () => {
-  SharedObject.create('realtime-ticks', 0);
-  const input = SharedObject.create('realtime-input', 0);
-  const output = SharedObject.create('realtime-output', 0);
+  const { input, output } = createSlots();
   const loop = await RealtimeLoop.inWorker(fixture('realtime-shared.mjs'), 'tick', { hz: 1000 });
   try {
     for (const value of [21, 50, -4]) {
@@ -57,7 +69,7 @@ test('the tick reads a SharedObject the main thread created, and writes one the 
     }
   } finally {
     await loop.stop();
-    for (const name of ['realtime-ticks', 'realtime-input', 'realtime-output']) SharedObject.unlink(name);
+    unlinkSlots();
   }
 });
 

@@ -22,12 +22,12 @@ const kHistogramOffset = 24;
 const kByteLength = kHistogramOffset + Histogram.byteLength;
 
 /** The worker loop's state word: the worker sleeps on it, the caller stores kStopRequested. */
-export const kStarting = 0;
+const kStarting = 0;
 export const kRunning = 1;
-export const kStopRequested = 2;
+const kStopRequested = 2;
 
-/** A snapshot can be retried this often while the writer is mid-update (it takes nanoseconds). */
-const kMaxReadAttempts = 1000;
+/** Copies a reader tries (each ~1 µs) before it settles for its last consistent snapshot. */
+const kMaxReadAttempts = 100;
 
 /** What `RealtimeLoop.stats()` reports. */
 export interface RealtimeLoopStats {
@@ -46,6 +46,7 @@ export class LoopStatsMemory {
   readonly #counters: Float64Array;
   readonly #lateness: Histogram;
   #snapshot: ArrayBuffer | undefined;
+  #lastRead: RealtimeLoopStats = { ticks: 0, missed: 0, jitterUs: { p50: 0, p99: 0, max: 0 } };
 
   /** New, zeroed memory (shared for a worker loop), or a view of memory the caller passed on. */
   constructor(buffer: ArrayBuffer | SharedArrayBuffer) {
@@ -72,7 +73,11 @@ export class LoopStatsMemory {
     Atomics.add(this.control, kSequenceIndex, 1);
   }
 
-  /** Any thread: a consistent snapshot; never blocks (at worst, off by the tick being written). */
+  /**
+   * Any thread: a consistent snapshot; never blocks. Against a writer that never pauses (no
+   * loop: a loop's writer is idle for most of each period) every copy may overlap an update;
+   * then the last consistent snapshot is returned, stale but never torn.
+   */
   read(): RealtimeLoopStats {
     if (!(this.buffer instanceof SharedArrayBuffer)) return summarise(this.buffer);
     this.#snapshot ??= new ArrayBuffer(kByteLength);
@@ -82,19 +87,22 @@ export class LoopStatsMemory {
       const before = Atomics.load(this.control, kSequenceIndex);
       if ((before & 1) !== 0) continue;
       copy.set(source);
-      if (Atomics.load(this.control, kSequenceIndex) === before) break;
+      if (Atomics.load(this.control, kSequenceIndex) === before) {
+        this.#lastRead = summarise(this.#snapshot);
+        break;
+      }
     }
-    return summarise(this.#snapshot);
+    return this.#lastRead;
   }
 
-  /** The worker loop's state (see kStarting, kRunning, kStopRequested). */
-  get state(): number {
-    return Atomics.load(this.control, kStateIndex);
+  /** Worker side: kStarting -> kRunning. False when the caller asked for a stop meanwhile. */
+  markRunning(): boolean {
+    return Atomics.compareExchange(this.control, kStateIndex, kStarting, kRunning) === kStarting;
   }
 
-  /** Stores a new state and wakes a worker sleeping on the word. */
-  setState(state: number): void {
-    Atomics.store(this.control, kStateIndex, state);
+  /** Caller side: asks a worker loop to stop; it leaves the loop after its current tick. */
+  requestStop(): void {
+    Atomics.store(this.control, kStateIndex, kStopRequested);
     // Wakes the worker's Atomics.wait in sleepUntil, which then sees the new state.
     Atomics.notify(this.control, kStateIndex);
   }

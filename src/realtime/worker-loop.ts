@@ -11,7 +11,7 @@ import { describeExit, type WorkerEndpoint, type WorkerExit } from '../transport
 import { loaderHooksForWorkers } from '../transport/loader-hooks.js';
 import { startThread } from '../transport/thread.js';
 import { reportFailure, withinMs, type LoopEngine } from './loop-engine.js';
-import { kStopRequested, LoopStatsMemory, type RealtimeLoopStats } from './loop-stats.js';
+import { LoopStatsMemory, type RealtimeLoopStats } from './loop-stats.js';
 import type { LoopSettings } from './options.js';
 
 type State = 'starting' | 'running' | 'stopped' | 'failed';
@@ -78,7 +78,7 @@ export class WorkerLoopEngine implements LoopEngine {
     if (!this.#stopRequested) {
       this.#stopRequested = true;
       // Wakes the worker's sleep; it leaves the loop after its current tick and exits.
-      this.#memory.setState(kStopRequested);
+      this.#memory.requestStop();
       this.#endpoint.ref();
     }
     await withinMs(this.#exited.promise, timeoutMs, 'the running tick', async () => {

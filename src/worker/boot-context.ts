@@ -1,7 +1,7 @@
 /**
  * What a worker learned at boot that its servers need: the arena it shares with its caller.
  */
-import { Arena } from '../memory/arena/index.js';
+import { Arena, release } from '../memory/arena/index.js';
 import type { ArenaShared } from '../memory/arena/index.js';
 import { reviveSharedObjects } from '../memory/shared-object/index.js';
 
@@ -31,4 +31,9 @@ export function packForCaller(value: unknown): {
   if (!arena) return { value, packed: false, discard: () => undefined };
   const envelope = arena.offload(value);
   return { value: envelope, packed: true, discard: () => arena.discard(envelope) };
+}
+
+/** Returns the arena space of received arguments now (views of them must not be used after). */
+export function releaseReceived(args: readonly unknown[] | undefined): void {
+  if (args !== undefined) release(args);
 }

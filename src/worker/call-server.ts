@@ -9,7 +9,7 @@ import type {
   FunctionSource,
   ResultMessage,
 } from '../protocol/messages.js';
-import { receivedArgs } from './boot-context.js';
+import { releaseReceived, receivedArgs } from './boot-context.js';
 import { InOrderRunner } from './in-order-runner.js';
 import type { ModuleLoader } from './module-loader.js';
 
@@ -34,14 +34,20 @@ export class CallServer {
   accept(call: CallMessage): void {
     if (call.source) this.#define(call.fn, call.source);
     const entry = this.#functions.get(call.fn);
+    let args: unknown[] | undefined;
     this.#runner.push({
       id: call.id,
       run: () => {
         if (!entry) throw new KeelError('ERR_NOT_FOUND', `unknown function id ${call.fn}`);
-        const args = receivedArgs(call.args, call.packed);
-        if (entry.fn) return entry.fn(...args);
-        return entry.loading.then((fn) => fn(...args));
+        const received = receivedArgs(call.args, call.packed);
+        args = received;
+        if (entry.fn) return entry.fn(...received);
+        return entry.loading.then((fn) => fn(...received));
       },
+      // A pool function is stateless: the arena space of its arguments returns as soon as it
+      // answered, instead of waiting for this thread's next major garbage collection (which
+      // could let the arena fill and calls fall back to copying). docs/pool.md states it.
+      ...(call.packed ? { finish: () => releaseReceived(args) } : {}),
       ...(entry?.shipped ? { explain: explainMissingIdentifier } : {}),
     });
   }

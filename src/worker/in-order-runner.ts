@@ -14,6 +14,8 @@ export interface Job {
   run(): unknown;
   /** Rewrites a failure before it is reported (e.g. a shipped function's ReferenceError). */
   explain?(error: unknown): unknown;
+  /** Runs once the answer was posted (the job's arguments may go then). */
+  finish?(): void;
 }
 
 export class InOrderRunner {
@@ -93,6 +95,7 @@ export class InOrderRunner {
       const reason = isCloneFailure(error) ? notCloneableError(value, 'result', error) : error;
       this.#post({ type: 'error', id: job.id, error: serializeError(reason), runUs });
     }
+    job.finish?.();
   }
 
   #fail(job: Job, error: unknown, startedAt: number): void {
@@ -103,6 +106,7 @@ export class InOrderRunner {
       error: serializeError(reported),
       runUs: elapsedUs(startedAt),
     });
+    job.finish?.();
   }
 }
 

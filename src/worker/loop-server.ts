@@ -7,7 +7,7 @@
 import { serializeError } from '../errors.js';
 import type { CallerChannel } from '../transport/far-side.js';
 import type { FromLoopWorker, StartLoopMessage, ToLoopWorker } from '../protocol/loop-messages.js';
-import { kRunning, kStarting, kStateIndex, LoopStatsMemory } from '../realtime/loop-stats.js';
+import { kRunning, kStateIndex, LoopStatsMemory } from '../realtime/loop-stats.js';
 import { nowMs, yieldToEventLoop } from '../realtime/platform.js';
 import { DeadlineClock, sleepUntil, startTick } from '../realtime/schedule.js';
 import { pickExport, type ModuleLoader } from './module-loader.js';
@@ -38,7 +38,7 @@ async function runLoop(
     return;
   }
   // Running from now on, unless the caller already asked for a stop.
-  if (Atomics.compareExchange(memory.control, kStateIndex, kStarting, kRunning) === kStarting) {
+  if (memory.markRunning()) {
     channel.post({ type: 'loop-started' });
     try {
       await tickUntilStopped(tick, memory, message);
