@@ -16,6 +16,7 @@ import {
   formatMachineInfo,
   machineInfo,
   renderScenario,
+  rowsOf,
 } from './lib/report.mjs';
 import { scenarios } from './scenarios.mjs';
 
@@ -49,9 +50,9 @@ function selectScenarios() {
   return scenarios.filter((s) => only.includes(s.id) || only.includes(s.group));
 }
 
-/** Libraries of a scenario: its subject, peers and baselines, or --libs. */
+/** Libraries (rows) of a scenario: its subject, other keel rows, peers and baselines, or --libs. */
 function libsOf(spec) {
-  return listOf(flags.libs) ?? [spec.subject, ...spec.peers, ...spec.baselines];
+  return listOf(flags.libs) ?? rowsOf(spec);
 }
 
 /**
@@ -107,11 +108,15 @@ function progressLine(result, elapsedMs) {
   const m = result.metrics ?? {};
   const headline = result.ok
     ? Object.entries(m)
-        .filter(([k]) => ['p50Us', 'p99Us', 'tasksPerSec', 'cpuUsPerTask'].includes(k))
+        .filter(([k]) =>
+          ['p50Us', 'p99Us', 'tasksPerSec', 'cpuUsPerTask', 'mainUsPerFrame', 'gbPerSec'].includes(
+            k,
+          ),
+        )
         .map(([k, v]) => `${k}=${typeof v === 'number' ? v.toFixed(1) : v}`)
         .join(' ')
     : `ERROR ${String(result.error).split('\n')[0]}`;
-  return `  ${result.scenario.padEnd(18)} ${result.lib.padEnd(12)} ${headline} (${(elapsedMs / 1000).toFixed(1)} s)`;
+  return `  ${result.scenario.padEnd(18)} ${result.lib.padEnd(22)} ${headline} (${(elapsedMs / 1000).toFixed(1)} s)`;
 }
 
 /**

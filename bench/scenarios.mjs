@@ -8,15 +8,34 @@
 //   title, note   table heading and the one line under it saying what was measured
 //   cell          file in bench/cells/, run as `node <cell> --lib=<name> [--quick]`
 //   subject       the row the summary is about (keel's)
+//   others        optional further keel rows (other modes), shown after the subject
 //   peers         rows that compete ("best peer" is the best of these per column)
 //   baselines     reference rows (raw platform), shown but never "best peer"
 //   labels        optional display names per library
 //   columns       { key, label, better: 'lower' | 'higher', format?: 'us' | 'int' | 'ms' }
-//   ratios        { key, vs: 'best' | <library> }: a column of row value / reference value
-//   bars          SPEC §6 bars checked on the subject row: { key, vs, max? | min?, text }
+//   ratios        { key, vs: 'best' | <library>, refKey?, label? }: a column of row value /
+//                 reference value (the reference's `refKey` metric when given, else `key`)
+//   bars          SPEC §6 bars: { key, lib?, vs?, max? | min?, text }, checked on row `lib`
+//                 (default the subject) as value / reference, or on the value itself without `vs`
 //   timeoutMs     per cell; `--quick` divides it by 4
 
 const kPoolPeers = ['piscina', 'tinypool', 'workerpool', 'poolifier'];
+
+const kLatencyColumns = [
+  { key: 'p50Us', label: 'p50 µs', better: 'lower' },
+  { key: 'p99Us', label: 'p99 µs', better: 'lower' },
+  { key: 'maxUs', label: 'max µs', better: 'lower' },
+  { key: 'cpuUsPerCall', label: 'CPU µs/call', better: 'lower' },
+];
+
+// Leaves that crossed by copying because the arena was full (arena rows only): a row with many
+// measured cloning under the arena's name.
+const kFallbackColumn = {
+  key: 'arenaFallbacks',
+  label: 'arena fallbacks',
+  better: 'lower',
+  format: 'int',
+};
 
 /** @type {import('./lib/report.mjs').ScenarioSpec[]} */
 export const scenarios = [
@@ -73,5 +92,208 @@ export const scenarios = [
       },
     ],
     timeoutMs: 180_000,
+  },
+  {
+    id: 'spawn-latency',
+    group: 'spawn',
+    title: 'spawn: no-op round trip to a dedicated worker or process, sequential',
+    note: "`await remote.noop(0)`, 20,000 calls after 2,000 warm-up (--quick: 2,000 after 200); µs per call. CPU = every thread of the process plus the child process's (process rows); main = the main thread's own CPU.",
+    cell: 'spawn-latency.mjs',
+    subject: 'keel-thread',
+    others: ['keel-process'],
+    peers: ['comlink', 'piscina'],
+    baselines: ['raw', 'raw-atomics', 'raw-ipc'],
+    labels: {
+      piscina: 'piscina (1 thread)',
+      raw: 'raw postMessage echo',
+      'raw-atomics': 'raw Atomics ping-pong',
+      'raw-ipc': 'raw fork() IPC echo',
+    },
+    columns: [
+      ...kLatencyColumns,
+      { key: 'mainCpuUsPerCall', label: 'main CPU µs/call', better: 'lower' },
+    ],
+    ratios: [
+      { key: 'p50Us', vs: 'comlink' },
+      { key: 'p50Us', vs: 'piscina' },
+      { key: 'p50Us', vs: 'raw-ipc', label: 'p50 ÷ fork IPC' },
+    ],
+    bars: [
+      {
+        key: 'p50Us',
+        vs: 'comlink',
+        max: 1 / 5,
+        text: "SPEC §6: spawn thread no-op p50 at most 1/5 of comlink's",
+      },
+      {
+        key: 'p50Us',
+        vs: 'piscina',
+        max: 1 / 5,
+        text: "SPEC §6: spawn thread no-op p50 at most 1/5 of piscina's run",
+      },
+      {
+        key: 'p50Us',
+        lib: 'keel-process',
+        vs: 'raw-ipc',
+        max: 1,
+        text: "SPEC §6: spawn process no-op p50 at most child_process IPC's",
+      },
+    ],
+    timeoutMs: 120_000,
+  },
+  {
+    id: 'spawn-payload',
+    group: 'spawn',
+    title: 'spawn: 1 MiB Uint8Array argument echoed by a dedicated worker or process, sequential',
+    note: 'echo(bytes) returns its argument; 1,000 calls after 100 warm-up (--quick: 200 after 20); µs per round trip. Clone rows copy both ways, transfer rows move the buffer both ways, keel-arena carries it through an Arena both ways.',
+    cell: 'spawn-payload.mjs',
+    subject: 'keel-thread',
+    others: ['keel-process', 'keel-arena'],
+    peers: ['comlink', 'comlink-transfer', 'piscina', 'piscina-move'],
+    baselines: ['raw', 'raw-transfer', 'raw-ipc'],
+    labels: {
+      piscina: 'piscina (1 thread)',
+      'piscina-move': 'piscina-move (1 thread)',
+      raw: 'raw postMessage clone',
+      'raw-transfer': 'raw postMessage transfer',
+      'raw-ipc': 'raw fork() IPC',
+    },
+    columns: [...kLatencyColumns, kFallbackColumn],
+    ratios: [
+      { key: 'p50Us', vs: 'comlink' },
+      { key: 'p99Us', vs: 'comlink' },
+      { key: 'p50Us', vs: 'best' },
+    ],
+    bars: [],
+    timeoutMs: 120_000,
+  },
+  {
+    id: 'frames',
+    group: 'frames',
+    title: 'Frames: a 1.2 MB frame produced in a worker, received on the main thread',
+    note: 'A fresh 480x848x3 Uint8Array per request. main = main-thread CPU µs per frame received (Linux schedstat of the main thread; ELU active time beside it), 2,000 frames one at a time after 200 warm-up; latency = worker stamp to frame in hand (process.hrtime both sides); GB/s = 3,000 frames back to back, 4 requests in flight (--quick: 300 / 300).',
+    cell: 'frames.mjs',
+    subject: 'keel-arena',
+    others: ['keel-thread'],
+    peers: ['comlink', 'comlink-transfer', 'piscina', 'piscina-move'],
+    baselines: ['raw', 'raw-transfer', 'memcpy'],
+    labels: {
+      'keel-thread': 'keel-thread (clone)',
+      piscina: 'piscina (1 thread)',
+      'piscina-move': 'piscina-move (1 thread)',
+      raw: 'raw postMessage clone',
+      'raw-transfer': 'raw postMessage transfer',
+      memcpy: 'memcpy: one set() on main',
+    },
+    columns: [
+      { key: 'mainUsPerFrame', label: 'main µs/frame', better: 'lower' },
+      { key: 'mainEluUsPerFrame', label: 'main ELU µs/frame', better: 'lower' },
+      { key: 'p50Us', label: 'latency p50 µs', better: 'lower' },
+      { key: 'p99Us', label: 'latency p99 µs', better: 'lower' },
+      { key: 'gbPerSec', label: 'GB/s', better: 'higher' },
+      kFallbackColumn,
+    ],
+    ratios: [
+      { key: 'mainUsPerFrame', vs: 'raw', label: 'main ÷ raw clone' },
+      { key: 'gbPerSec', vs: 'memcpy', label: 'GB/s ÷ memcpy' },
+      { key: 'gbPerSec', vs: 'memcpy', refKey: 'coldGbPerSec', label: 'GB/s ÷ cold memcpy' },
+    ],
+    bars: [
+      {
+        key: 'mainUsPerFrame',
+        vs: 'raw',
+        max: 1 / 10,
+        text: 'SPEC §6: main-thread time per frame through the arena at most 1/10 of postMessage cloning',
+      },
+      {
+        key: 'gbPerSec',
+        vs: 'memcpy',
+        min: 2 / 3,
+        text: 'SPEC §6: frames streamed through the arena at no less than 2/3 of memcpy bandwidth',
+      },
+    ],
+    timeoutMs: 180_000,
+  },
+  {
+    id: 'frames-pool',
+    group: 'frames',
+    title: 'Frames: 1.2 MB round trip through a 2-thread pool, sequential',
+    note: "A 480x848x3 Uint8Array sent to a worker function that returns it; 2,000 calls after 200 warm-up (--quick: 300 after 50); µs per round trip. keel-arena: new Pool({ arena }); peers: each one's transfer path. main = main-thread CPU µs per call.",
+    cell: 'frames-pool.mjs',
+    subject: 'keel-arena',
+    others: ['keel'],
+    peers: ['piscina-move', 'tinypool-move', 'workerpool-transfer', 'poolifier-transfer'],
+    baselines: ['raw-transfer'],
+    labels: {
+      keel: 'keel (no arena: clone)',
+      'raw-transfer': 'raw postMessage transfer (1 worker)',
+    },
+    columns: [
+      ...kLatencyColumns,
+      { key: 'mainUsPerCall', label: 'main µs/call', better: 'lower' },
+      kFallbackColumn,
+    ],
+    ratios: [
+      { key: 'p50Us', vs: 'best' },
+      { key: 'p99Us', vs: 'best' },
+    ],
+    bars: [
+      {
+        key: 'p50Us',
+        vs: 'best',
+        max: 1,
+        text: "SPEC §6: 1.2 MB pool round trip with an arena, p50 at most the best peer transfer path's",
+      },
+      {
+        key: 'p99Us',
+        vs: 'best',
+        max: 1 / 3,
+        text: "SPEC §6: ... and its p99 at most 1/3 of the best peer transfer path's p99",
+      },
+    ],
+    timeoutMs: 120_000,
+  },
+  {
+    id: 'shared-object',
+    group: 'shared-object',
+    title: 'SharedObject: assign and fetch of a 1.2 MB frame and of a scalar',
+    note: 'Rows are operations on one thread (contended: a worker assigns the same slot at full speed meanwhile). Frame rows: each operation timed alone, 2,000 after 200 warm-up; scalar rows: mean per operation of batches of 1,000, 400 batches (--quick: 300 ops / 50 batches). µs.',
+    cell: 'shared-object.mjs',
+    subject: 'fetch-frame',
+    others: [
+      'assign-frame',
+      'fetch-frame-view',
+      'fetch-frame-contended',
+      'assign-scalar',
+      'fetch-scalar',
+      'fetch-scalar-contended',
+    ],
+    peers: [],
+    baselines: ['memcpy', 'slice'],
+    labels: { memcpy: 'memcpy: target.set(frame)', slice: 'frame.slice()' },
+    columns: [
+      { key: 'p50Us', label: 'p50 µs', better: 'lower' },
+      { key: 'p99Us', label: 'p99 µs', better: 'lower' },
+      { key: 'maxUs', label: 'max µs', better: 'lower' },
+    ],
+    ratios: [
+      { key: 'p50Us', vs: 'memcpy' },
+      { key: 'p99Us', vs: 'memcpy' },
+    ],
+    bars: [
+      {
+        key: 'p50Us',
+        vs: 'memcpy',
+        max: 1.5,
+        text: 'SPEC §6: SharedObject fetch of a 1.2 MB frame within 1.5× one memcpy (p50)',
+      },
+      {
+        key: 'p50Us',
+        lib: 'fetch-scalar',
+        max: 1,
+        text: 'SPEC §6: SharedObject fetch of a scalar under 1 µs (p50 of batch means, µs)',
+      },
+    ],
+    timeoutMs: 60_000,
   },
 ];

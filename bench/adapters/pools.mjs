@@ -3,9 +3,10 @@
 // cell process loads only the library it measures. Settings are each library's documented
 // fast path for tiny tasks (mostly its defaults) and are printed beside the results.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+
+import { keelSpecifier } from './keel.mjs';
 
 const kFixtures = new URL('../fixtures/', import.meta.url);
 const kRoot = new URL('../../', import.meta.url);
@@ -18,12 +19,6 @@ export function installedVersion(name) {
   } catch {
     return 'unknown';
   }
-}
-
-function keelSpecifier() {
-  const override = process.env.KEEL_BENCH_MODULE;
-  if (override === undefined || override === '') return 'keel';
-  return override.startsWith('file:') ? override : pathToFileURL(resolve(override)).href;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Cell-side helpers: everything a bench cell needs to measure one (scenario, library) pair
 // and hand one JSON line back to bench/index.mjs. Kept dependency-free so a cell process
 // loads nothing but this file, the adapter and the library under test.
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 /** Marker that lets the orchestrator tell the result line from anything a library prints. */
@@ -54,21 +55,79 @@ export function summarizeUs(samplesUs) {
 }
 
 /**
- * Starts a CPU + wall + main-thread-utilisation meter. process.cpuUsage() counts every
- * thread of the process (workers, GC helpers, libuv), which is the budget that matters on a
- * 2-core machine; eventLoopUtilization() isolates the main thread's share.
+ * On-CPU time of one thread in µs, from Linux's /proc/<pid>/task/<tid>/schedstat (ns
+ * precision); undefined where /proc does not have it.
+ */
+function threadCpuUs(pid, tid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** On-CPU µs of this process's main thread alone (Linux), or undefined. */
+export function mainThreadCpuUs() {
+  return threadCpuUs(process.pid, process.pid);
+}
+
+/**
+ * On-CPU µs of every live thread of each child process of this one, by pid (Linux; empty
+ * elsewhere). process.cpuUsage() never counts children, yet a child that serves calls spends
+ * the same machine's cores.
+ * @returns {Map<number, number>}
+ */
+function childrenCpuUs() {
+  const byPid = new Map();
+  let pids;
+  try {
+    pids = readFileSync(`/proc/self/task/${process.pid}/children`, 'utf8').trim().split(/\s+/);
+  } catch {
+    return byPid;
+  }
+  for (const pid of pids.filter(Boolean)) {
+    try {
+      let total = 0;
+      for (const tid of readdirSync(`/proc/${pid}/task`)) total += threadCpuUs(pid, tid) ?? 0;
+      byPid.set(Number(pid), total);
+    } catch {
+      // The child exited meanwhile.
+    }
+  }
+  return byPid;
+}
+
+/**
+ * Starts a CPU + wall + main-thread meter. process.cpuUsage() counts every thread of the
+ * process (workers, GC helpers, libuv), which is the budget that matters on a 2-core machine;
+ * child processes alive at both ends are added separately (childCpuUs). For the main thread
+ * alone: eventLoopUtilization() (wall time the loop was not idle, descheduled time included)
+ * and, on Linux, its own on-CPU time (mainCpuUs; null elsewhere).
  */
 export function startMeter() {
   const cpu0 = process.cpuUsage();
+  const children0 = childrenCpuUs();
+  const mainCpu0 = mainThreadCpuUs();
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   return {
-    /** @returns {{ wallMs: number, cpuUs: number, mainActiveUs: number }} */
+    /** @returns {{ wallMs: number, cpuUs: number, childCpuUs: number, mainActiveUs: number, mainCpuUs: number | null }} */
     stop() {
       const wallMs = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       const elu = performance.eventLoopUtilization(elu0);
-      return { wallMs, cpuUs: cpu.user + cpu.system, mainActiveUs: elu.active * 1000 };
+      const mainCpu1 = mainThreadCpuUs();
+      let childCpuUs = 0;
+      for (const [pid, us] of childrenCpuUs()) {
+        if (children0.has(pid)) childCpuUs += us - children0.get(pid);
+      }
+      return {
+        wallMs,
+        cpuUs: cpu.user + cpu.system,
+        childCpuUs,
+        mainActiveUs: elu.active * 1000,
+        mainCpuUs: mainCpu0 === undefined || mainCpu1 === undefined ? null : mainCpu1 - mainCpu0,
+      };
     },
   };
 }
@@ -89,6 +148,23 @@ export async function runSequential(call, count, record = true) {
     if (record) samplesUs[i] = (t1 - t0) * 1000;
     // A library that silently drops or mangles the value must not win a latency race.
     if (result !== 0) throw new Error(`call ${i} returned ${String(result)}, expected 0`);
+  }
+  return samplesUs;
+}
+
+/**
+ * Awaits `step(i)` `count` times one after another; returns each one's time in µs (nothing
+ * when `record` is false, for warm-up). `step` checks its own result.
+ * @param {(i: number) => Promise<unknown>} step
+ * @param {number} count
+ * @param {boolean} record
+ */
+export async function timeSequential(step, count, record = true) {
+  const samplesUs = new Float64Array(record ? count : 0);
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    await step(i);
+    if (record) samplesUs[i] = (performance.now() - t0) * 1000;
   }
   return samplesUs;
 }

@@ -6,11 +6,12 @@ import os from 'node:os';
 
 /**
  * @typedef {{ key: string, label: string, better: 'lower' | 'higher', format?: 'us' | 'int' | 'ms' }} ColumnSpec
- * @typedef {{ key: string, vs: string }} RatioSpec
- * @typedef {{ key: string, vs: string, max?: number, min?: number, text: string }} BarSpec
+ * @typedef {{ key: string, vs: string, refKey?: string, label?: string }} RatioSpec
+ * @typedef {{ key: string, lib?: string, vs?: string, max?: number, min?: number, text: string }} BarSpec
  * @typedef {{ id: string, group: string, title: string, note: string, cell: string,
- *   subject: string, peers: string[], baselines: string[], labels?: Record<string, string>,
- *   columns: ColumnSpec[], ratios: RatioSpec[], bars: BarSpec[], timeoutMs: number }} ScenarioSpec
+ *   subject: string, others?: string[], peers: string[], baselines: string[],
+ *   labels?: Record<string, string>, columns: ColumnSpec[], ratios: RatioSpec[], bars: BarSpec[],
+ *   timeoutMs: number }} ScenarioSpec
  * @typedef {{ scenario: string, lib: string, ok: boolean, metrics?: Record<string, number | null>,
  *   settings?: string, version?: string, error?: string, reps?: number, okReps?: number }} CellResult
  */
@@ -124,14 +125,25 @@ function formatRatio(value, ref) {
   return `${(value / ref.value).toFixed(2)}×`;
 }
 
+/** Header of a ratio column: its own label, or "<metric> ÷ <reference>". */
+function ratioLabel(spec, ratio) {
+  if (ratio.label !== undefined) return ratio.label;
+  return `${columnLabel(spec, ratio.key)} ÷ ${ratio.vs === 'best' ? 'best peer' : ratio.vs}`;
+}
+
 /** Short name of a metric in ratio headers: the column label without a trailing " µs". */
 function columnLabel(spec, key) {
   return spec.columns.find((c) => c.key === key)?.label.replace(/ µs$/, '') ?? key;
 }
 
-/** Rows in display order: subject, peers, then baselines; libraries absent from the run are skipped. */
+/** Every row a scenario runs: subject, other keel rows, peers, then baselines. */
+export function rowsOf(spec) {
+  return [spec.subject, ...(spec.others ?? []), ...spec.peers, ...spec.baselines];
+}
+
+/** Rows in display order (see rowsOf); libraries absent from the run are skipped. */
 function orderedLibs(spec, byLib) {
-  return [spec.subject, ...spec.peers, ...spec.baselines, ...byLib.keys()].filter(
+  return [...rowsOf(spec), ...byLib.keys()].filter(
     (lib, i, all) => byLib.has(lib) && all.indexOf(lib) === i,
   );
 }
@@ -146,11 +158,9 @@ export function renderScenario(spec, byLib) {
   const header = [
     'library',
     ...spec.columns.map((c) => `${c.label} ${arrow(c.better)}`),
-    ...spec.ratios.map(
-      (r) => `${columnLabel(spec, r.key)} ÷ ${r.vs === 'best' ? 'best peer' : r.vs}`,
-    ),
+    ...spec.ratios.map((r) => ratioLabel(spec, r)),
   ];
-  const refs = spec.ratios.map((r) => referenceValue(spec, byLib, r.key, r.vs));
+  const refs = spec.ratios.map((r) => referenceValue(spec, byLib, r.refKey ?? r.key, r.vs));
   const rows = orderedLibs(spec, byLib).map((lib) => {
     const result = byLib.get(lib);
     const label = spec.labels?.[lib] ?? lib;
@@ -200,7 +210,7 @@ export function renderSummary(spec, byLib) {
   if (subject === undefined) return [];
   if (!subject.ok) return [`=> ${spec.subject}: not measured (${firstLine(subject.error)})`];
   const lines = spec.ratios.map((r) => {
-    const ref = referenceValue(spec, byLib, r.key, r.vs);
+    const ref = referenceValue(spec, byLib, r.refKey ?? r.key, r.vs);
     if (ref === undefined) {
       return `=> ${spec.subject} ${columnLabel(spec, r.key)}: no ratio (${r.vs === 'best' ? 'no peer measured' : `${r.vs} not measured`})`;
     }
@@ -208,30 +218,41 @@ export function renderSummary(spec, byLib) {
     const better =
       spec.columns.find((c) => c.key === r.key)?.better === 'higher' ? 'higher' : 'lower';
     const ratio = formatRatio(subject.metrics[r.key], ref);
-    return `=> ${spec.subject} ${columnLabel(spec, r.key)}: ${ratio} of ${refName}'s (${better} is better)`;
+    const what = r.label ?? `${columnLabel(spec, r.key)}: ${ratio} of ${refName}'s`;
+    return `=> ${spec.subject} ${r.label === undefined ? what : `${what}: ${ratio}`} (${better} is better)`;
   });
   for (const bar of spec.bars) lines.push(`=> ${checkBar(spec, byLib, bar).line}`);
   return lines;
 }
 
 /**
+ * Checks one SPEC bar on its row (`bar.lib`, default the subject): the row's value divided by
+ * the reference (`vs`: a library or 'best' peer) within [min, max]; without `vs`, the value
+ * itself (an absolute bar, e.g. "under 1 µs").
  * @param {ScenarioSpec} spec
  * @param {Map<string, CellResult>} byLib
  * @param {BarSpec} bar
  * @returns {{ pass: boolean | null, ratio: number | null, line: string }}
  */
 export function checkBar(spec, byLib, bar) {
-  const value = byLib.get(spec.subject)?.metrics?.[bar.key];
-  const ref = referenceValue(spec, byLib, bar.key, bar.vs);
+  const value = byLib.get(bar.lib ?? spec.subject)?.metrics?.[bar.key];
+  const ref =
+    bar.vs === undefined ? { lib: '', value: 1 } : referenceValue(spec, byLib, bar.key, bar.vs);
   if (typeof value !== 'number' || ref === undefined) {
     return { pass: null, ratio: null, line: `${bar.text}: not checked (missing data)` };
   }
   const ratio = value / ref.value;
   const pass =
     (bar.max === undefined || ratio <= bar.max) && (bar.min === undefined || ratio >= bar.min);
-  const limit = bar.max !== undefined ? `≤ ${bar.max}` : `≥ ${bar.min}`;
-  const line = `${bar.text}: ${ratio.toFixed(2)}× (${limit}) ${pass ? 'PASS' : 'FAIL'}`;
+  const limit = bar.max !== undefined ? `≤ ${round3(bar.max)}` : `≥ ${round3(bar.min)}`;
+  const shown =
+    bar.vs === undefined ? `${formatValue(value)} (${limit})` : `${ratio.toFixed(2)}× (${limit})`;
+  const line = `${bar.text}: ${shown} ${pass ? 'PASS' : 'FAIL'}`;
   return { pass, ratio, line };
+}
+
+function round3(x) {
+  return Math.round(x * 1000) / 1000;
 }
 
 /** A Markdown table padded so that it also reads as a table in a terminal. */

@@ -1,0 +1,49 @@
+// Scenario frames-pool: a 1.2 MB frame (480x848x3 Uint8Array) sent through a 2-thread pool to a
+// worker function that returns it, one call at a time. keel's Pool with an Arena against each
+// peer's transfer path (piscina/tinypool move, workerpool Transfer, poolifier transferList).
+//   node bench/cells/frames-pool.mjs --lib=keel-arena [--quick]
+import { poolBinaryAdapters } from '../adapters/pool-binary.mjs';
+import { checkFrame, kFrameBytes, makeFrame } from '../fixtures/frame.mjs';
+import {
+  parseFlags,
+  runCell,
+  startMeter,
+  summarizeUs,
+  timeSequential,
+  withTimeout,
+} from '../lib/measure.mjs';
+
+const kThreads = 2;
+const flags = parseFlags();
+const lib = String(flags.lib);
+const params = flags.quick ? { warmup: 50, calls: 300 } : { warmup: 200, calls: 2_000 };
+
+runCell({ scenario: 'frames-pool', lib }, async () => {
+  const createAdapter = poolBinaryAdapters[lib];
+  if (createAdapter === undefined) throw new Error(`unknown --lib=${lib}`);
+  const pool = await createAdapter(kThreads);
+  let frame = makeFrame();
+  const step = async (i) => {
+    const back = await pool.echo(frame);
+    checkFrame(back, `${lib} call ${i}`);
+    frame = pool.next(frame, back);
+  };
+  await timeSequential(step, params.warmup, false);
+  const meter = startMeter();
+  const samplesUs = await timeSequential(step, params.calls);
+  const usage = meter.stop();
+  const extra = pool.stats?.() ?? {};
+  const closed = await withTimeout(pool.close(), 10_000);
+  return {
+    version: pool.version,
+    settings: pool.settings,
+    params: { threads: kThreads, frameBytes: kFrameBytes, ...params },
+    metrics: {
+      ...summarizeUs(samplesUs),
+      cpuUsPerCall: usage.cpuUs / params.calls,
+      mainUsPerCall: (usage.mainCpuUs ?? usage.mainActiveUs) / params.calls,
+      ...extra,
+      closeMs: closed.ok ? closed.ms : null,
+    },
+  };
+});

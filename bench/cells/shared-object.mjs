@@ -1,0 +1,133 @@
+// Scenario shared-object: SharedObject assign and fetch of a 1.2 MB frame (480x848x3 Uint8Array)
+// and of a scalar, beside one memcpy of the frame. Each row (--lib) is one operation:
+//   memcpy, slice                 the platform: target.set(frame) into a preallocated array, and
+//                                 frame.slice() (allocation + copy, what any owned copy pays)
+//   assign-frame, fetch-frame     cam.assign(frame), cam.fetch() (a consistent copy)
+//   fetch-frame-view              cam.fetch((v) => v[4096]): fn on a consistent view, no copy out
+//   fetch-frame-contended         cam.fetch() while a worker assigns frames at full speed
+//   assign-scalar, fetch-scalar   a number slot
+//   fetch-scalar-contended        fetch while a worker assigns numbers at full speed
+// Frame rows time each operation alone. A scalar operation is below the timer's resolution:
+// scalar rows time batches of 1,000 and report each batch's mean per operation (p50/p99 over
+// batches).
+//   node bench/cells/shared-object.mjs --lib=fetch-frame [--quick]
+import { Worker } from 'node:worker_threads';
+
+import { loadKeel, sourcesNote } from '../adapters/keel.mjs';
+import { installedVersion } from '../adapters/pools.mjs';
+import { kFrameBytes, makeFrame } from '../fixtures/frame.mjs';
+import { parseFlags, runCell, summarizeUs } from '../lib/measure.mjs';
+
+const kBatch = 1_000;
+const flags = parseFlags();
+const lib = String(flags.lib);
+const params = flags.quick
+  ? { warmup: 50, ops: 300, scalarBatches: 50 }
+  : { warmup: 200, ops: 2_000, scalarBatches: 400 };
+
+/** Per row: what it times (a frame op or a scalar op), and a description for the settings line. */
+const kRows = {
+  memcpy: { frame: true, what: 'target.set(frame), preallocated target (one memcpy)' },
+  slice: { frame: true, what: 'frame.slice() (allocation + copy)' },
+  'assign-frame': { frame: true, what: 'cam.assign(frame)' },
+  'fetch-frame': { frame: true, what: 'cam.fetch() (a consistent copy)' },
+  'fetch-frame-view': {
+    frame: true,
+    what: 'cam.fetch((v) => v[4096]) (a consistent view, no copy)',
+  },
+  'fetch-frame-contended': { frame: true, what: 'cam.fetch() while a worker assigns frames' },
+  'assign-scalar': { frame: false, what: 'slot.assign(i), a number' },
+  'fetch-scalar': { frame: false, what: 'slot.fetch(), a number' },
+  'fetch-scalar-contended': { frame: false, what: 'slot.fetch() while a worker assigns numbers' },
+};
+
+runCell({ scenario: 'shared-object', lib }, async () => {
+  const row = kRows[lib];
+  if (row === undefined) throw new Error(`unknown --lib=${lib}; rows: ${Object.keys(kRows)}`);
+  const { keel, sources } = await loadKeel();
+  if (keel.SharedObject === undefined) throw new Error('this keel build has no SharedObject');
+  const frame = makeFrame();
+  const slot = row.frame
+    ? keel.SharedObject.create('bench-camera', frame, { shape: [480, 848, 3] })
+    : keel.SharedObject.create('bench-scalar', 1.5);
+  const op = operation(lib, slot, frame);
+  const writer = lib.endsWith('-contended') ? await startWriter(slot, row.frame) : undefined;
+  const samplesUs = row.frame ? timeEach(op) : timeBatches(op);
+  const assignedMeanwhile = writer === undefined ? undefined : await writer.stop();
+  return {
+    version: ['memcpy', 'slice'].includes(lib) ? process.version : installedVersion('keel'),
+    settings: `${row.what}${row.frame ? '' : `, mean of batches of ${kBatch}`}${lib.startsWith('memcpy') || lib === 'slice' ? '' : sourcesNote(sources, ['SharedObject'])}`,
+    params: { frameBytes: kFrameBytes, batch: row.frame ? 1 : kBatch, ...params },
+    metrics: {
+      ...summarizeUs(samplesUs),
+      ...(assignedMeanwhile === undefined ? {} : { writerAssigns: assignedMeanwhile }),
+    },
+  };
+});
+
+/** The timed operation of a row; each result feeds `sink`, so that none is optimised away. */
+function operation(row, slot, frame) {
+  const target = new Uint8Array(kFrameBytes);
+  let sink = 0;
+  let i = 0;
+  const ops = {
+    memcpy: () => target.set(frame),
+    slice: () => (sink ^= frame.slice()[4096]),
+    'assign-frame': () => slot.assign(frame),
+    'fetch-frame': () => (sink ^= slot.fetch()[4096]),
+    'fetch-frame-view': () => (sink ^= slot.fetch((view) => view[4096])),
+    'fetch-frame-contended': () => (sink ^= slot.fetch()[4096]),
+    'assign-scalar': () => slot.assign(i++),
+    'fetch-scalar': () => (sink += slot.fetch()),
+    'fetch-scalar-contended': () => (sink += slot.fetch()),
+  };
+  return ops[row];
+}
+
+/** Times `op` alone, params.ops times after warm-up; µs per call. */
+function timeEach(op) {
+  for (let i = 0; i < params.warmup; i++) op();
+  const samplesUs = new Float64Array(params.ops);
+  for (let i = 0; i < params.ops; i++) {
+    const t0 = performance.now();
+    op();
+    samplesUs[i] = (performance.now() - t0) * 1000;
+  }
+  return samplesUs;
+}
+
+/** Times batches of kBatch calls after warm-up; each sample is a batch's mean µs per call. */
+function timeBatches(op) {
+  for (let i = 0; i < 20 * kBatch; i++) op();
+  const samplesUs = new Float64Array(params.scalarBatches);
+  for (let b = 0; b < params.scalarBatches; b++) {
+    const t0 = performance.now();
+    for (let i = 0; i < kBatch; i++) op();
+    samplesUs[b] = ((performance.now() - t0) * 1000) / kBatch;
+  }
+  return samplesUs;
+}
+
+/** Starts a worker assigning to the same slot at full speed (it gets the handle as a clone). */
+async function startWriter(slot, frame) {
+  const stop = new SharedArrayBuffer(4);
+  const worker = new Worker(new URL('../fixtures/shared-object-writer.mjs', import.meta.url), {
+    workerData: { handle: slot, stop, frame },
+  });
+  const messages = [];
+  let wake = () => {};
+  worker.on('message', (message) => {
+    messages.push(message);
+    wake();
+  });
+  worker.on('error', (error) => console.error(error));
+  const next = () =>
+    messages.length > 0 ? messages.shift() : new Promise((r) => (wake = () => r(messages.shift())));
+  await next(); // 'started'
+  return {
+    async stop() {
+      Atomics.store(new Int32Array(stop), 0, 1);
+      return next();
+    },
+  };
+}
