@@ -35,3 +35,12 @@ export type {
   SharedValue,
   Widen,
 } from './memory/shared-object/index.js';
+export { monitorLoop, RealtimeLoop, type LoopMonitor } from './realtime/index.js';
+export type {
+  LoopMonitorStats,
+  MonitorLoopOptions,
+  RealtimeLoopOptions,
+  RealtimeLoopStats,
+  StopLoopOptions,
+  WorkerLoopOptions,
+} from './realtime/index.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { KeelError } from 'keel';
-import { RealtimeLoop } from '../dist/realtime/index.js';
+import { RealtimeLoop } from 'keel';
 import { fixture, rejectionOf } from './helpers.ts';
 
 /** onError as a promise of the first error, and a count of calls. */

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { RealtimeLoop } from '../dist/realtime/index.js';
+import { RealtimeLoop } from 'keel';
 
 function blockFor(ms: number): void {
   const start = performance.now();

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { monitorLoop } from '../dist/realtime/index.js';
+import { monitorLoop } from 'keel';
 
 function blockFor(ms: number): void {
   const start = performance.now();

@@ -7,12 +7,12 @@
 import { Histogram } from '../metrics/histogram.js';
 
 // Layout, in bytes:
-//   0..3    int32    state: kStarting, kRunning or kStopRequested (worker loops; see below)
+//   0..3    int32    state word of a worker loop: kStarting -> kRunning -> kStopRequested
 //   4..7    int32    sequence: odd while the writer updates the fields below
 //   8..15   float64  ticks run
 //   16..23  float64  ticks skipped (missed)
 //   24..    Histogram of each run tick's lateness, in µs (Histogram.byteLength bytes)
-/** The state word's index in `LoopStatsMemory.control` (for sleepUntil). */
+/** The state word's index in `LoopStatsMemory.control` (the worker sleeps on it). */
 export const kStateIndex = 0;
 const kSequenceIndex = 1;
 // Indices in a Float64Array over the same memory: bytes 8 and 16.
@@ -21,8 +21,8 @@ const kMissedSlot = 2;
 const kHistogramOffset = 24;
 const kByteLength = kHistogramOffset + Histogram.byteLength;
 
-/** The worker loop's state word: the worker sleeps on it, the caller stores kStopRequested. */
 const kStarting = 0;
+/** The state word's value while the worker loop may tick. */
 export const kRunning = 1;
 const kStopRequested = 2;
 
@@ -62,7 +62,10 @@ export class LoopStatsMemory {
     );
   }
 
-  /** The single writer: a tick starts `latenessUs` after its deadline, `skipped` ticks before it were dropped. */
+  /**
+   * The single writer (the thread that ticks): a tick starts `latenessUs` after its deadline,
+   * `skipped` ticks before it were dropped. Never blocks, never allocates.
+   */
   recordTick(latenessUs: number, skipped: number): void {
     // Odd from here until the second add: a reader that sees it, or sees it change, retries.
     Atomics.add(this.control, kSequenceIndex, 1);
@@ -74,7 +77,7 @@ export class LoopStatsMemory {
   }
 
   /**
-   * Any thread: a consistent snapshot; never blocks. Against a writer that never pauses (no
+   * Any thread: a consistent snapshot; never blocks; allocates the result. Against a writer that never pauses (no
    * loop: a loop's writer is idle for most of each period) every copy may overlap an update;
    * then the last consistent snapshot is returned, stale but never torn.
    */

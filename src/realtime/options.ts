@@ -28,9 +28,12 @@ interface CommonLoopOptions {
   readonly hz: number;
   /**
    * How long before each deadline the loop stops sleeping and watches the clock instead, in µs:
-   * more costs CPU, less risks lateness when the sleep wakes late. Default 1000 on the calling
-   * thread (timers have millisecond granularity), 200 in a worker (Atomics.wait wakes ~0.1 ms
-   * late). 0: sleep only.
+   * more costs CPU, less risks lateness when the sleep wakes late.
+   * - Calling thread, default 500: a timer (whole milliseconds, up to ~1 ms early or late) is
+   *   armed for the time left minus spinUs, rounded down; what remains (spinUs to spinUs + 1 ms)
+   *   is spent polling the clock with setImmediate, which keeps the event loop serving I/O.
+   * - Worker, default 200: Atomics.wait (which wakes ~0.1 ms late) until spinUs before the
+   *   deadline, then a spin on the clock; 0 sleeps all the way (no spin, ~0.1 ms late).
    */
   readonly spinUs?: number;
   /**
@@ -70,7 +73,7 @@ export interface MonitorSettings {
   readonly onBlock: ((durationMs: number) => void) | undefined;
 }
 
-export const kDefaultLocalSpinUs = 1000;
+export const kDefaultLocalSpinUs = 500;
 export const kDefaultWorkerSpinUs = 200;
 export const kDefaultStopTimeoutMs = 5000;
 const kDefaultBlockMs = 1;

@@ -48,8 +48,8 @@ export class RealtimeLoop implements AsyncDisposable {
 
   /**
    * A loop on this thread (not started: call start()). Options: `hz` (required), `tick`
-   * (required), `spinUs` (default 1000: the last millisecond before each deadline is spent
-   * polling the clock with setImmediate, so the event loop keeps serving I/O), `onError`.
+   * (required), `spinUs` (default 500: a timer sleeps until 0.5 to 1.5 ms before each deadline,
+   * then setImmediate polls the clock, so the event loop keeps serving I/O), `onError`.
    * Throws ERR_INVALID_ARGUMENT for bad options.
    */
   constructor(options: RealtimeLoopOptions) {

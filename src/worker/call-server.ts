@@ -47,7 +47,13 @@ export class CallServer {
       // A pool function is stateless: the arena space of its arguments returns as soon as it
       // answered, instead of waiting for this thread's next major garbage collection (which
       // could let the arena fill and calls fall back to copying). docs/pool.md states it.
-      ...(call.packed ? { finish: () => releaseReceived(args) } : {}),
+      ...(call.packed
+        ? {
+            finish: () => {
+              releaseReceived(args);
+            },
+          }
+        : {}),
       ...(entry?.shipped ? { explain: explainMissingIdentifier } : {}),
     });
   }
