@@ -1,24 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { fixturePath } from './helpers.ts';
-
-function runScript(
-  name: string,
-  args: string[] = [],
-): { status: number | null; stdout: string; stderr: string; ms: number } {
-  const started = Date.now();
-  const result = spawnSync(process.execPath, [...args, fixturePath(name)], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  return {
-    status: result.status,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    ms: Date.now() - started,
-  };
-}
+import { fixturePath, runScript } from './helpers.ts';
 
 test('a process with an un-closed pool exits by itself once its work is done', () => {
   const result = runScript('unclosed-pool.mjs');
@@ -43,7 +25,7 @@ test('pending work keeps the process alive until it answers', () => {
 
 test('a TypeScript worker module loads when the caller runs under the tsx CLI', () => {
   const tsxCli = fixturePath('../../node_modules/tsx/dist/cli.mjs');
-  const result = runScript('typescript-caller.ts', [tsxCli]);
+  const result = runScript('typescript-caller.ts', { nodeArgs: [tsxCli] });
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stdout.trim(), 'scaled 12, 212 F');
 });

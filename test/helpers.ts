@@ -1,4 +1,5 @@
 /** Small helpers shared by the tests. */
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export function fixture(name: string): URL {
@@ -34,4 +35,30 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error('expected the promise to reject, but it resolved');
+}
+
+export interface ScriptRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+/** Runs a fixture script in a child Node process: `node [nodeArgs] fixture [scriptArgs]`. */
+export function runScript(
+  name: string,
+  options: { nodeArgs?: string[]; scriptArgs?: string[] } = {},
+): ScriptRun {
+  const started = Date.now();
+  const result = spawnSync(
+    process.execPath,
+    [...(options.nodeArgs ?? []), fixturePath(name), ...(options.scriptArgs ?? [])],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    ms: Date.now() - started,
+  };
 }

@@ -1,26 +1,8 @@
 // Loops and monitors never keep a process alive once stopped; a running loop is pending work
 // (like an interval) unless unref'd; a tick error nobody handles ends the process.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { fixturePath } from './helpers.ts';
-
-function runScript(
-  name: string,
-  args: string[] = [],
-): { status: number | null; stdout: string; stderr: string; ms: number } {
-  const started = Date.now();
-  const result = spawnSync(process.execPath, [fixturePath(name), ...args], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  return {
-    status: result.status,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    ms: Date.now() - started,
-  };
-}
+import { runScript } from './helpers.ts';
 
 test('a process that stopped its loops (and left a monitor running) exits by itself', () => {
   const result = runScript('realtime-child.mjs');
@@ -37,10 +19,10 @@ test("unref'd running loops, on the calling thread and in a worker, do not keep 
 });
 
 test('a throwing tick without onError ends the process with the error, as a throwing timer would', () => {
-  const local = runScript('realtime-unhandled.mjs', ['local']);
+  const local = runScript('realtime-unhandled.mjs', { scriptArgs: ['local'] });
   assert.equal(local.status, 1);
   assert.match(local.stderr, /unhandled tick failure/);
-  const worker = runScript('realtime-unhandled.mjs', ['worker']);
+  const worker = runScript('realtime-unhandled.mjs', { scriptArgs: ['worker'] });
   assert.equal(worker.status, 1);
   assert.match(worker.stderr, /\[ControlError\]: actuator limit exceeded/);
 });

@@ -13,6 +13,7 @@ import { startThread } from '../transport/thread.js';
 import { reportFailure, withinMs, type LoopEngine } from './loop-engine.js';
 import { LoopStatsMemory, type RealtimeLoopStats } from './loop-stats.js';
 import type { LoopSettings } from './options.js';
+import { deferred } from '../execution/deferred.js';
 
 type State = 'starting' | 'running' | 'stopped' | 'failed';
 
@@ -20,8 +21,8 @@ export class WorkerLoopEngine implements LoopEngine {
   readonly #settings: LoopSettings;
   readonly #memory = LoopStatsMemory.allocate(true);
   readonly #endpoint: WorkerEndpoint<ToLoopWorker>;
-  readonly #started = settleOnce<undefined>();
-  readonly #exited = settleOnce<WorkerExit>();
+  readonly #started = deferred<undefined>();
+  readonly #exited = deferred<WorkerExit>();
   #state: State = 'starting';
   #stopRequested = false;
   #failure: { readonly error: unknown } | undefined;
@@ -153,20 +154,4 @@ function startError(error: unknown): unknown {
   return new KeelError('ERR_START_FAILED', `the loop module's setup() failed: ${message}`, {
     cause: error,
   });
-}
-
-function settleOnce<T>(): {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (reason: unknown) => void;
-} {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((onResolve, onReject) => {
-    resolve = onResolve;
-    reject = onReject;
-  });
-  // A start that fails before anyone awaits must not count as an unhandled rejection.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }

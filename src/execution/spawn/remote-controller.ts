@@ -17,6 +17,7 @@ import { loaderHooksForWorkers } from '../../transport/loader-hooks.js';
 import { startProcess } from '../../transport/process.js';
 import { startLaneThread } from '../../transport/lane-thread.js';
 import type { SpawnSettings } from './spawn-options.js';
+import { deferred } from '../deferred.js';
 
 interface PendingCall {
   readonly resolve: (value: unknown) => void;
@@ -295,20 +296,4 @@ function startError(error: unknown): unknown {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function deferred<T>(): {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (reason: unknown) => void;
-} {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((onResolve, onReject) => {
-    resolve = onResolve;
-    reject = onReject;
-  });
-  // A start that fails before anyone awaits must not count as an unhandled rejection.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }
