@@ -1,104 +1,105 @@
-// `npm run demo`: a 1 kHz control loop on the main thread, measured (a) idle, (b) while a
-// ~5 ms CPU-bound function runs inline at 100 Hz, and (c) while the same function runs on a
-// keel Pool at 100 Hz. See docs/demo.md for how to read the output.
+// `npm run demo`: a robot's control scene with no hardware, run three ways. A 1 kHz control
+// loop steers an 8-joint arm toward what a policy (a small MLP, ~5 ms a call) asks for 100
+// times a second, while a camera produces 480×848×3 frames at 60 Hz:
+//   1. everything inline on the main thread;
+//   2. the loop on the main thread (RealtimeLoop), the policy and the camera on keel workers
+//      (spawn), frames through a SharedObject;
+//   3. the loop itself on a worker (RealtimeLoop.inWorker), reading and writing SharedObjects.
+// It prints a table (or JSON) and writes an HTML report with histograms. See docs/demo.md.
 //
-//   node demo/index.mjs [--seconds=N] [--json]
+//   node demo/index.mjs [--seconds=N] [--json] [--report=PATH]
 
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as policy from './workloads/policy.mjs';
-import { formatReport, toJson } from './report.mjs';
-import {
-  calibrateWork,
-  idleLoad,
-  inlineLoad,
-  poolLoad,
-  runScenario,
-  warmPool,
-} from './scenarios.mjs';
 
-const kTargetWorkMs = 5;
-const kWarmupMs = 300; // the loop and its load run this long before each measured window
-const kPoolWarmupCalls = 20; // lets V8 optimise forward() in the worker before measuring
-const kCloseTimeoutMs = 5000;
-const kMinSeconds = 0.1; // at least 10 calls of the work per scenario
+const kTargetPolicyMs = 5;
+const kDefaultSeconds = 5;
+const kMinSeconds = 0.5;
 const kMaxSeconds = 600;
-const kUsage = `usage: node demo/index.mjs [--seconds=N] [--json]
-  --seconds=N  measured seconds per scenario (default 3)
-  --json       print the results as JSON instead of a table`;
+const kUsage = `usage: node demo/index.mjs [--seconds=N] [--json] [--report=PATH]
+  --seconds=N     measured seconds per scenario (default ${kDefaultSeconds}; three scenarios)
+  --json          print the results as JSON instead of a table
+  --report=PATH   where to write the HTML report (default demo-report.html)`;
 
 async function main() {
   const options = parseOptions(process.argv.slice(2));
   const loadAverage = os.loadavg()[0] ?? 0; // before the demo adds its own load
-  progress('calibrating the work...');
-  const work = calibrateWork(policy, kTargetWorkMs);
-  const measure = async (label, load) => {
-    progress(`${label}: ${(kWarmupMs / 1000 + options.seconds).toFixed(1)} s...`);
-    return runScenario({ seconds: options.seconds, warmupMs: kWarmupMs, load });
-  };
-  const scenarios = [
-    { key: 'idle', label: '(a) idle', ...(await measure('(a) idle', idleLoad())) },
-    { key: 'inline', label: '(b) inline', ...(await measure('(b) inline', inlineLoad(work))) },
-    { key: 'pool', label: '(c) keel Pool', ...(await measurePool(work, measure)) },
-  ];
+  const scene = await loadScene();
+  progress('calibrating the policy...');
+  const policy = scene.calibratePolicy(kTargetPolicyMs);
+  const scenarios = [];
+  for (const { key, label, run } of scene.kScenarios) {
+    progress(`${label}: ${options.seconds} s...`);
+    scenarios.push({
+      key,
+      label,
+      ...(await runScenario(run, { seconds: options.seconds, batch: policy.batch })),
+    });
+  }
   const run = {
+    date: new Date().toISOString(),
     seconds: options.seconds,
-    machine: {
-      node: process.version,
-      cpus: os.availableParallelism(),
-      cpuModel: os.cpus()[0]?.model ?? '?',
-      loadAverage,
-    },
-    work: {
-      description: describePolicy(policy),
-      batch: work.batch,
-      targetMs: kTargetWorkMs,
-      calibratedMs: work.calibratedMs,
-    },
-    scenarios,
+    machine: machineFacts(loadAverage),
+    policy: { description: scene.describePolicy(), targetMs: kTargetPolicyMs, ...policy },
+    scenarios: scenarios.map((scenario) => scene.withHistograms(scenario)),
   };
-  console.log(options.json ? toJson(run) : formatReport(run));
+  const reportNote = writeReport(options.report, scene.formatHtml(run));
+  if (options.json) {
+    console.log(scene.toJson(run));
+    console.error(`keel demo: ${reportNote}`);
+  } else console.log(`${scene.formatText(run)}\n\n${reportNote}`);
   if (scenarios.some((scenario) => scenario.notRun || scenario.error)) process.exitCode = 1;
-  // A worker that would not close keeps the process alive: leave once the output is flushed.
-  if (scenarios.some((scenario) => scenario.closeHung))
-    process.stdout.write('', () => process.exit(1));
 }
 
-function describePolicy({ kObservationSize, kHiddenSize, kActionSize }) {
-  return `MLP forward pass ${kObservationSize}→${kHiddenSize}→${kHiddenSize}→${kActionSize} (float64)`;
-}
-
-/** Scenario (c): a one-thread keel Pool, warmed up, measured, then closed. */
-async function measurePool(work, measure) {
-  let Pool;
+/** Writes the HTML report; says where, or why it could not (the exit status is then 1). */
+function writeReport(path, html) {
+  const reportPath = resolve(path);
   try {
-    ({ Pool } = await import('../dist/index.js'));
-    if (typeof Pool !== 'function') throw new Error('dist/index.js does not export Pool');
+    writeFileSync(reportPath, html);
+    return `report: ${reportPath}`;
   } catch (error) {
-    return { notRun: `keel is not built or has no Pool (${error.message}); run \`npm run build\`` };
+    process.exitCode = 1;
+    return `report not written: ${error.message}`;
   }
-  let pool;
-  let result;
-  try {
-    pool = new Pool({ minThreads: 1, maxThreads: 1 });
-    const moduleUrl = new URL('./workloads/policy.mjs', import.meta.url);
-    const target = { pool, moduleUrl, ...work };
-    await warmPool(target, kPoolWarmupCalls);
-    result = await measure('(c) keel Pool', poolLoad(target));
-  } catch (error) {
-    result = { notRun: `the pool failed before the measurement: ${error.message}`, error };
-  }
-  return pool && (await closeOrGiveUp(pool)) ? { ...result, closeHung: true } : result;
 }
 
-/** A demo must end: if close() hangs, say so; main() then exits with an error status. */
-async function closeOrGiveUp(pool) {
-  let timer;
-  const gaveUp = new Promise((resolve) => (timer = setTimeout(resolve, kCloseTimeoutMs, true)));
-  const hung = await Promise.race([pool.close().then(() => false), gaveUp]);
-  clearTimeout(timer);
-  if (hung) console.error(`keel demo: pool.close() did not finish within ${kCloseTimeoutMs} ms`);
-  return hung;
+/** The demo's modules, once keel is known to be built (they import it). */
+async function loadScene() {
+  try {
+    const [scenarios, calibrate, analysis, text, html] = await Promise.all([
+      import('./scene/scenarios.mjs'),
+      import('./scene/calibrate.mjs'),
+      import('./report/analysis.mjs'),
+      import('./report/text.mjs'),
+      import('./report/html.mjs'),
+    ]);
+    return { ...scenarios, ...calibrate, ...analysis, ...text, ...html };
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('dist'))
+      throw error;
+    console.error('keel demo: keel is not built (dist/ is missing): run `npm run build` first');
+    process.exit(1);
+  }
+}
+
+/** One scenario; a failure to set it up becomes a row that says why. */
+async function runScenario(run, options) {
+  try {
+    return await run(options);
+  } catch (error) {
+    return { notRun: error.message, error };
+  }
+}
+
+function machineFacts(loadAverage) {
+  return {
+    node: process.version,
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model.trim() ?? '?',
+    loadAverage,
+  };
 }
 
 function parseOptions(args) {
@@ -106,8 +107,9 @@ function parseOptions(args) {
     const { values } = parseArgs({
       args,
       options: {
-        seconds: { type: 'string', default: '3' },
+        seconds: { type: 'string', default: String(kDefaultSeconds) },
         json: { type: 'boolean', default: false },
+        report: { type: 'string', default: 'demo-report.html' },
         help: { type: 'boolean' },
       },
     });
@@ -117,12 +119,12 @@ function parseOptions(args) {
     }
     const seconds = Number(values.seconds);
     if (!(seconds >= kMinSeconds && seconds <= kMaxSeconds)) {
-      const range = `${kMinSeconds} to ${kMaxSeconds}`;
       throw new Error(
-        `--seconds must be a number from ${range}, got ${JSON.stringify(values.seconds)}`,
+        `--seconds must be a number from ${kMinSeconds} to ${kMaxSeconds}, got ${JSON.stringify(values.seconds)}`,
       );
     }
-    return { seconds, json: values.json };
+    if (values.report === '') throw new Error('--report must be a file path');
+    return { seconds, json: values.json, report: values.report };
   } catch (error) {
     console.error(`keel demo: ${error.message}\n${kUsage}`);
     process.exit(2);

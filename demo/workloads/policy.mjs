@@ -3,15 +3,16 @@
 // It is evaluated over a batch of candidate observations, as a sampling-based controller
 // does; the batch size is the knob the demo calibrates so that one call takes about 5 ms.
 //
-// The module is imported twice: by the main thread (inline scenario, calibration) and by a
-// keel Pool worker (offloaded scenario). Both build the same weights from the same seed, so
-// both do exactly the same arithmetic.
+// The module is loaded by the main thread (the inline scenario, calibration) and by the worker
+// of a `spawn`ed remote (`makePolicy`, the offloaded scenarios). Both build the same weights
+// from the same seed, so both do exactly the same arithmetic.
 
 export const kObservationSize = 32;
 export const kHiddenSize = 256;
 export const kActionSize = 8;
 
 const kSeed = 0x6b65656c; // 'keel'
+const kPerturbation = 0.05; // how far makePolicy's candidates stray from the observation
 const kLayers = makeLayers([kObservationSize, kHiddenSize, kHiddenSize, kActionSize], kSeed);
 
 /**
@@ -39,6 +40,38 @@ export function forward(observations) {
     actions.set(input.subarray(0, kActionSize), sample * kActionSize);
   }
   return actions;
+}
+
+/**
+ * The policy as one stateful object, the shape `spawn(url, 'makePolicy', [{ batch }])` hosts.
+ * `act(observation)` evaluates `batch` candidates around the observation (the observation plus
+ * small fixed perturbations, as a sampling-based controller would) and returns the mean of
+ * their actions: kActionSize values in [-1, 1]. Its cost is one forward() of the batch.
+ * @param {{ batch: number }} options
+ */
+export function makePolicy({ batch }) {
+  if (!(Number.isInteger(batch) && batch > 0)) {
+    throw new RangeError(`batch must be a positive integer, got ${batch}`);
+  }
+  const perturbations = makeObservations(batch, 7);
+  const candidates = new Float64Array(batch * kObservationSize);
+  return {
+    act(observation) {
+      if (!(observation instanceof Float64Array) || observation.length !== kObservationSize) {
+        throw new TypeError(`observation must be a Float64Array of ${kObservationSize} values`);
+      }
+      for (let i = 0; i < candidates.length; i++) {
+        candidates[i] = observation[i % kObservationSize] + kPerturbation * perturbations[i];
+      }
+      return meanAction(forward(candidates), batch);
+    },
+  };
+}
+
+function meanAction(actions, batch) {
+  const mean = new Float64Array(kActionSize);
+  for (let i = 0; i < actions.length; i++) mean[i % kActionSize] += actions[i] / batch;
+  return mean;
 }
 
 /** A deterministic batch of observations in [-1, 1] (the same values on every run). */
