@@ -99,9 +99,11 @@ test('a 1.2 MB frame fetched while a worker assigns frames at full speed is neve
     0,
     'a lone reader is never overwritten: the writer always finds a spare copy',
   );
-  assert.ok(reads >= 50, `read ${reads} frames`);
+  // Lower bounds only prove that both sides really ran at once; a loaded 2-core CI machine can
+  // starve either side for long stretches of the second.
+  assert.ok(reads >= 20, `read ${reads} frames`);
   assert.ok(
-    generations.size >= 20,
+    generations.size >= 5,
     `the writer really ran meanwhile (${generations.size} generations)`,
   );
 });

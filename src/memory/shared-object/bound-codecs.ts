@@ -39,9 +39,9 @@ export function bindCodec(
     case 'boolean':
       return new BooleanCodec(at.map((start) => new Uint8Array(buffer, start, 1)));
     case 'number':
-      return new NumberCodec(at.map((start) => new Float64Array(buffer, start, 1)));
+      return new ScalarCellCodec(at.map((start) => new Float64Array(buffer, start, 1)));
     case 'bigint':
-      return new BigIntCodec(at.map((start) => new BigInt64Array(buffer, start, 1)));
+      return new ScalarCellCodec(at.map((start) => new BigInt64Array(buffer, start, 1)));
     case 'string':
       return new StringCodec(buffer, at, layout.capacityBytes);
     case 'typed':
@@ -70,28 +70,18 @@ class BooleanCodec implements BoundCodec {
   }
 }
 
-class NumberCodec implements BoundCodec {
-  constructor(readonly cells: readonly Float64Array[]) {}
+/** A number in a Float64 cell, or a bigint in a BigInt64 cell: one element, read as is. */
+class ScalarCellCodec implements BoundCodec {
+  constructor(readonly cells: readonly (Float64Array | BigInt64Array)[]) {}
   write(copy: number, value: unknown): void {
-    (this.cells[copy] as Float64Array)[0] = value as number;
+    // The slot's layout matched the value's kind when it was assigned: a number meets a
+    // Float64 cell, a bigint a BigInt64 cell.
+    (this.cells[copy] as unknown as unknown[])[0] = value;
   }
-  read(copy: number): number {
-    return (this.cells[copy] as Float64Array)[0] as number;
+  read(copy: number): number | bigint {
+    return (this.cells[copy] as Float64Array | BigInt64Array)[0] as number | bigint;
   }
-  view(copy: number): number {
-    return this.read(copy);
-  }
-}
-
-class BigIntCodec implements BoundCodec {
-  constructor(readonly cells: readonly BigInt64Array[]) {}
-  write(copy: number, value: unknown): void {
-    (this.cells[copy] as BigInt64Array)[0] = value as bigint;
-  }
-  read(copy: number): bigint {
-    return (this.cells[copy] as BigInt64Array)[0] as bigint;
-  }
-  view(copy: number): bigint {
+  view(copy: number): number | bigint {
     return this.read(copy);
   }
 }
