@@ -73,6 +73,11 @@ test('SharedObject handles passed as arguments work in pool and remote workers',
     assert.equal(await pool.run(frames, 'readCamera', [slot]), 9);
     await using camera = await spawn<Frames, 'makeCamera'>(frames, 'makeCamera', []);
     assert.equal(await camera.openAndRead('arena-wiring-camera'), 8);
+    // A handle a worker returns arrives as a live handle on the same slot.
+    const returned = await camera.openHandle('arena-wiring-camera');
+    assert.ok(returned instanceof SharedObject);
+    slot.assign(new Uint8Array([1, 2, 3]));
+    assert.deepEqual([...returned.fetch()], [1, 2, 3]);
   } finally {
     slot.close();
     SharedObject.unlink('arena-wiring-camera');

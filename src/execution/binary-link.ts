@@ -1,9 +1,10 @@
 /**
- * The caller's half of moving values to and from one worker: large binary leaves through the
- * arena when there is one, SharedObject handles revived in answers. Pool and spawn share it.
+ * The caller's half of moving values to and from one worker (memory/transit.ts): its arena
+ * handle, and the space to give back when the worker dies. Pool and spawn share it.
  */
 import type { Arena, ArenaEnvelope, ArenaShared } from '../memory/arena/index.js';
-import { reviveSharedObjects } from '../memory/shared-object/index.js';
+import { packValue, unpackValue, type PackedValue } from '../memory/transit.js';
+import type { ValueMarks } from '../protocol/messages.js';
 
 export class BinaryLink {
   readonly #arena: Arena | undefined;
@@ -15,17 +16,9 @@ export class BinaryLink {
     this.share = arena?.share();
   }
 
-  /**
-   * Arguments ready to post: an envelope when there is an arena (the try variant: a call never
-   * waits for room, what does not fit now is copied), else the arguments themselves.
-   */
-  pack(args: readonly unknown[]): {
-    args: readonly unknown[];
-    envelope: ArenaEnvelope | undefined;
-  } {
-    if (!this.#arena) return { args, envelope: undefined };
-    const envelope = this.#arena.offload(args);
-    return { args: envelope as unknown as readonly unknown[], envelope };
+  /** Arguments ready to post, with the marks the message must carry. */
+  pack(args: readonly unknown[]): PackedValue {
+    return packValue(this.#arena, args);
   }
 
   /** Gives back the space of arguments the worker never received. Harmless if it did. */
@@ -33,13 +26,9 @@ export class BinaryLink {
     if (envelope) this.#arena?.discard(envelope);
   }
 
-  /** An answer as the caller gets it: restored from the arena, handles revived. */
-  received(message: { readonly value: unknown; readonly packed?: true }): unknown {
-    const value =
-      message.packed && this.#arena
-        ? this.#arena.restore(message.value as ArenaEnvelope)
-        : message.value;
-    return typeof value === 'object' && value !== null ? reviveSharedObjects(value) : value;
+  /** An answer as the caller gets it. */
+  received(message: ValueMarks & { readonly value: unknown }): unknown {
+    return unpackValue(this.#arena, message.value, message);
   }
 
   /** After the worker exited: frees whatever its handle still held. */

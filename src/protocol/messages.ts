@@ -11,14 +11,21 @@ export type FunctionSource =
   /** A self-contained function shipped as source text (asyncify's function form). */
   | { readonly kind: 'source'; readonly source: string };
 
+/**
+ * How a value was prepared for crossing: `packed`, it is an arena envelope; `handles`, it may
+ * hold cloned SharedObject handles to revive (its sender's thread has made handles).
+ */
+export interface ValueMarks {
+  readonly packed?: true;
+  readonly handles?: true;
+}
+
 /** Caller -> worker: run a function. `source` is sent the first time a worker sees `fn`. */
-export interface CallMessage {
+export interface CallMessage extends ValueMarks {
   readonly type: 'call';
   readonly id: number;
   readonly fn: number;
   readonly source?: FunctionSource;
-  /** An arena envelope of the arguments rather than the arguments themselves. */
-  readonly packed?: true;
   readonly args: readonly unknown[];
 }
 
@@ -30,12 +37,10 @@ export interface ReadyMessage {
 }
 
 /** Worker -> caller: a call returned. `runUs` is the time spent in the function, as the worker saw it. */
-export interface ResultMessage {
+export interface ResultMessage extends ValueMarks {
   readonly type: 'result';
   readonly id: number;
-  /** An arena envelope of the value when `packed`. */
   readonly value: unknown;
-  readonly packed?: true;
   readonly runUs: number;
 }
 
@@ -58,13 +63,11 @@ export interface StartRemoteMessage {
 }
 
 /** Caller -> remote: call a method, or read an attribute. */
-export interface InvokeMessage {
+export interface InvokeMessage extends ValueMarks {
   readonly type: 'invoke';
   readonly id: number;
   readonly kind: 'call' | 'get';
   readonly name: string;
-  /** An arena envelope of the arguments when `packed`. */
-  readonly packed?: true;
   readonly args: readonly unknown[];
 }
 

@@ -39,7 +39,7 @@ export class CallServer {
       id: call.id,
       run: () => {
         if (!entry) throw new KeelError('ERR_NOT_FOUND', `unknown function id ${call.fn}`);
-        const received = receivedArgs(call.args, call.packed);
+        const received = receivedArgs(call.args, call);
         args = received;
         if (entry.fn) return entry.fn(...received);
         return entry.loading.then((fn) => fn(...received));

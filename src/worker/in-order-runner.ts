@@ -6,7 +6,7 @@
 import { serializeError } from '../errors.js';
 import { isCloneFailure, notCloneableError } from '../codec/crossing.js';
 import type { ErrorMessage, ResultMessage } from '../protocol/messages.js';
-import { packForCaller } from './boot-context.js';
+import { discardPacked, packForCaller } from './boot-context.js';
 
 export interface Job {
   readonly id: number;
@@ -85,13 +85,9 @@ export class InOrderRunner {
     let packed: ReturnType<typeof packForCaller> | undefined;
     try {
       packed = packForCaller(value);
-      this.#post(
-        packed.packed
-          ? { type: 'result', id: job.id, value: packed.value, packed: true, runUs }
-          : { type: 'result', id: job.id, value, runUs },
-      );
+      this.#post({ type: 'result', id: job.id, value: packed.value, ...packed.marks, runUs });
     } catch (error) {
-      packed?.discard();
+      if (packed) discardPacked(packed);
       const reason = isCloneFailure(error) ? notCloneableError(value, 'result', error) : error;
       this.#post({ type: 'error', id: job.id, error: serializeError(reason), runUs });
     }

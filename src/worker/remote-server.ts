@@ -10,6 +10,9 @@ import { pickExport, type ModuleLoader } from './module-loader.js';
 
 type Members = Record<string, unknown>;
 
+/** Factory arguments cross once: always look for handles in them. */
+const kFactoryArgs = { handles: true } as const;
+
 export class RemoteServer {
   readonly #loader: ModuleLoader;
   readonly #post: (message: FromRemote) => void;
@@ -30,7 +33,7 @@ export class RemoteServer {
             namespace,
             message.module,
             message.factory,
-            receivedArgs(message.args, false),
+            receivedArgs(message.args, kFactoryArgs),
           )
         : namespace;
       this.#post({ type: 'started' });
@@ -86,7 +89,7 @@ function callMember(object: Members | undefined, message: InvokeMessage): unknow
   }
   return (member as (...args: unknown[]) => unknown).apply(
     object,
-    receivedArgs(message.args, message.packed),
+    receivedArgs(message.args, message),
   );
 }
 

@@ -222,16 +222,10 @@ export class PoolEngine implements TaskOwner {
     const source = worker.knownFunctions.has(task.fnId)
       ? {}
       : { source: this.#functionSources[task.fnId]! };
-    const { args, envelope } = worker.binaries.pack(task.args);
-    task.envelope = envelope;
-    return {
-      type: 'call',
-      id: task.id,
-      fn: task.fnId,
-      ...source,
-      ...(envelope ? { packed: true } : {}),
-      args,
-    };
+    const packed = worker.binaries.pack(task.args);
+    task.envelope = packed.envelope;
+    const args = packed.value as readonly unknown[];
+    return { type: 'call', id: task.id, fn: task.fnId, ...source, ...packed.marks, args };
   }
 
   #markBusy(worker: PoolWorker): void {

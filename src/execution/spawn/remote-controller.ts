@@ -113,14 +113,8 @@ export class RemoteController {
     const packed = this.#binaries.pack(args);
     const envelope = packed.envelope;
     try {
-      this.#endpoint.post({
-        type: 'invoke',
-        id,
-        kind,
-        name,
-        ...(envelope ? { packed: true } : {}),
-        args: packed.args,
-      });
+      const packedArgs = packed.value as readonly unknown[];
+      this.#endpoint.post({ type: 'invoke', id, kind, name, ...packed.marks, args: packedArgs });
     } catch (error) {
       this.#binaries.discard(envelope);
       const reason = isCloneFailure(error) ? notCloneableError(args, 'args', error) : error;

@@ -1,7 +1,7 @@
 /**
  * SharedObject's public surface, for src/index.ts to re-export by name.
  */
-export { SharedObject } from './shared-object.js';
+export { SharedObject, sharedObjectHandlesMade } from './shared-object.js';
 export { reviveSharedObjects } from './revive.js';
 export type {
   ChangedOptions,

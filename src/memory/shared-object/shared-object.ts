@@ -33,6 +33,16 @@ import type {
  * await cam.changed({ timeoutMs: 100 });     // next assign or trigger, no polling
  * cam.close(); SharedObject.unlink('camera');
  */
+let handlesMade = false;
+
+/**
+ * True once this thread made a SharedObject handle. Until then no value it sends can hold one,
+ * so transports skip the walk that revives cloned handles on the other side.
+ */
+export function sharedObjectHandlesMade(): boolean {
+  return handlesMade;
+}
+
 export class SharedObject<T = SharedValue> {
   /** The slot's name (as given to create). */
   readonly name: string;
@@ -47,6 +57,7 @@ export class SharedObject<T = SharedValue> {
     this.name = name;
     this.buffer = buffer;
     this.#engine = engine ?? new SlotEngine(name, buffer);
+    handlesMade = true;
   }
 
   /**

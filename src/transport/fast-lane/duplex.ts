@@ -193,38 +193,26 @@ class LaneWaiter {
 }
 
 /**
- * The caller's end: sends requests, receives responses. Use from one thread; one wait at a time.
+ * What both ends do alike: send, receive, wait without blocking the event loop, close, count.
+ * `Out` is what this end sends, `In` what it receives. Use from one thread; one wait at a time.
  */
-export class FastLaneCaller<Request = unknown, Response = unknown> {
+class FastLaneEnd<Out, In> {
   readonly #lane: LaneEnd;
-  readonly #waiter: LaneWaiter;
+  protected readonly waiter: LaneWaiter;
 
-  /** @internal Use `createFastLane()`. */
-  constructor(lane: LaneEnd, spinUs: number) {
+  constructor(lane: LaneEnd, spinUs: number, spinCapUs: number) {
     this.#lane = lane;
-    this.#waiter = new LaneWaiter(lane, spinUs, kMaxCallerSpinUs);
+    this.waiter = new LaneWaiter(lane, spinUs, spinCapUs);
   }
 
-  /** Sends a request (ring or port, ordered either way); never blocks. See `LaneEnd.send`. */
-  send(request: Request, options?: FastLaneSendOptions): FastLaneRoute {
-    return this.#lane.send(request, options);
+  /** Sends a message (ring or port, ordered either way); never blocks. See `LaneEnd.send`. */
+  send(message: Out, options?: FastLaneSendOptions): FastLaneRoute {
+    return this.#lane.send(message, options);
   }
 
-  /** The next response, or `kNoMessage`. Never blocks. */
-  receive(): Response | NoMessage {
-    return this.#lane.receive() as Response | NoMessage;
-  }
-
-  /**
-   * Resolves when a response can be received ('data'), the lane closed and is drained
-   * ('closed'), or `timeoutMs` passed ('timeout'). Spins first, synchronously, for at most
-   * the lane's `spinUs` (adaptive: only while recent responses arrived that fast; an explicit
-   * `spinUs` is capped at 50 µs), then parks in `Atomics.waitAsync`. Never rejects. A
-   * parked wait keeps the process alive like a timer unless `keepAlive: false`.
-   */
-  async waitForResponse(options: FastLaneWaitOptions = {}): Promise<FastLaneWait> {
-    const { timeoutMs = Infinity, spinUs, keepAlive = true } = options;
-    return this.#waiter.spinPhase(spinUs) ?? this.#waiter.sleepAsync(timeoutMs, keepAlive);
+  /** The next message, or `kNoMessage`. Never blocks. */
+  receive(): In | NoMessage {
+    return this.#lane.receive() as In | NoMessage;
   }
 
   /** Wakes both sides' waits for good ('closed' once drained); later sends throw ERR_CLOSED. */
@@ -239,18 +227,46 @@ export class FastLaneCaller<Request = unknown, Response = unknown> {
 
   /** Counters since creation. */
   stats(): FastLaneStats {
-    return this.#waiter.stats();
+    return this.waiter.stats();
+  }
+
+  /**
+   * Resolves when a message can be received ('data'), the lane closed and is drained
+   * ('closed'), or `timeoutMs` passed ('timeout'). Spins first, synchronously (adaptive: only
+   * while recent messages arrived that fast; an explicit `spinUs` is capped), then parks in
+   * `Atomics.waitAsync`. Never rejects. A parked wait keeps the thread alive like a timer
+   * unless `keepAlive: false`.
+   */
+  protected async waitAsync(options: FastLaneWaitOptions): Promise<FastLaneWait> {
+    const { timeoutMs = Infinity, spinUs, keepAlive = true } = options;
+    return this.waiter.spinPhase(spinUs) ?? this.waiter.sleepAsync(timeoutMs, keepAlive);
+  }
+}
+
+/** The caller's end: sends requests, receives responses; its spin is capped at 50 µs. */
+export class FastLaneCaller<Request = unknown, Response = unknown> extends FastLaneEnd<
+  Request,
+  Response
+> {
+  /** @internal Use `createFastLane()`. */
+  constructor(lane: LaneEnd, spinUs: number) {
+    super(lane, spinUs, kMaxCallerSpinUs);
+  }
+
+  /** Waits for a response: see `waitAsync`; the spin blocks this event loop for <= 50 µs. */
+  waitForResponse(options: FastLaneWaitOptions = {}): Promise<FastLaneWait> {
+    return this.waitAsync(options);
   }
 }
 
 /**
- * The worker's end: receives requests, sends responses. Use from one thread; one wait at a time.
+ * The worker's end: receives requests, sends responses.
  * @example const server = new FastLaneServer(workerData.lane, { spinUs: 100 });
  */
-export class FastLaneServer<Request = unknown, Response = unknown> {
-  readonly #lane: LaneEnd;
-  readonly #waiter: LaneWaiter;
-
+export class FastLaneServer<Request = unknown, Response = unknown> extends FastLaneEnd<
+  Response,
+  Request
+> {
   constructor(init: FastLaneInit, options: FastLaneServerOptions = {}) {
     const { spinUs = kDefaultServerSpinUs } = options;
     if (!(spinUs >= 0 && spinUs <= kMaxServerSpinUs)) {
@@ -263,18 +279,7 @@ export class FastLaneServer<Request = unknown, Response = unknown> {
     if (typeof init !== 'object' || init === null || !(init.port instanceof MessagePort)) {
       throw invalidArgument('init', 'the serverInit of createFastLane()', init);
     }
-    this.#lane = new LaneEnd(init.responses, init.requests, init.port);
-    this.#waiter = new LaneWaiter(this.#lane, spinUs, kMaxServerSpinUs);
-  }
-
-  /** The next request, or `kNoMessage`. Never blocks. */
-  receive(): Request | NoMessage {
-    return this.#lane.receive() as Request | NoMessage;
-  }
-
-  /** Sends a response (ring or port, ordered either way); never blocks. */
-  send(response: Response, options?: FastLaneSendOptions): FastLaneRoute {
-    return this.#lane.send(response, options);
+    super(new LaneEnd(init.responses, init.requests, init.port), spinUs, kMaxServerSpinUs);
   }
 
   /**
@@ -284,31 +289,11 @@ export class FastLaneServer<Request = unknown, Response = unknown> {
    */
   waitForRequest(options: FastLaneWaitOptions = {}): FastLaneWait {
     const { timeoutMs = Infinity, spinUs } = options;
-    return this.#waiter.spinPhase(spinUs) ?? this.#waiter.sleepSync(timeoutMs);
+    return this.waiter.spinPhase(spinUs) ?? this.waiter.sleepSync(timeoutMs);
   }
 
-  /**
-   * Like `waitForRequest`, but parks in `Atomics.waitAsync` so the worker's event loop keeps
-   * running (timers, async methods in flight). The spin part still blocks. A parked wait keeps
-   * the worker alive unless `keepAlive: false`.
-   */
-  async waitForRequestAsync(options: FastLaneWaitOptions = {}): Promise<FastLaneWait> {
-    const { timeoutMs = Infinity, spinUs, keepAlive = true } = options;
-    return this.#waiter.spinPhase(spinUs) ?? this.#waiter.sleepAsync(timeoutMs, keepAlive);
-  }
-
-  /** Wakes both sides' waits for good ('closed' once drained); later sends throw ERR_CLOSED. */
-  close(): void {
-    this.#lane.close();
-  }
-
-  /** True once either end closed the lane. */
-  get closed(): boolean {
-    return this.#lane.closed;
-  }
-
-  /** Counters since creation. */
-  stats(): FastLaneStats {
-    return this.#waiter.stats();
+  /** Like `waitForRequest`, but parks in `Atomics.waitAsync`: the worker's event loop runs. */
+  waitForRequestAsync(options: FastLaneWaitOptions = {}): Promise<FastLaneWait> {
+    return this.waitAsync(options);
   }
 }
