@@ -218,14 +218,15 @@ export const scenarios = [
     id: 'frames-pool',
     group: 'frames',
     title: 'Frames: 1.2 MB round trip through a 2-thread pool, sequential',
-    note: "A 480x848x3 Uint8Array sent to a worker function that returns it; 2,000 calls after 200 warm-up (--quick: 300 after 50); µs per round trip. keel-arena: new Pool({ arena }); peers: each one's transfer path. main = main-thread CPU µs per call.",
+    note: "A 480x848x3 Uint8Array sent to a worker function that returns it; 2,000 calls after 200 warm-up (--quick: 300 after 50); µs per round trip. keel-arena: new Pool({ arena }), the frame in the arena (arena.allocate), sent on as it comes back like a transferred buffer; keel-arena-copy: a plain frame copied into the arena each call; peers: each one's transfer path. main = main-thread CPU µs per call.",
     cell: 'frames-pool.mjs',
     subject: 'keel-arena',
-    others: ['keel'],
+    others: ['keel-arena-copy', 'keel'],
     peers: ['piscina-move', 'tinypool-move', 'workerpool-transfer', 'poolifier-transfer'],
     baselines: ['raw-transfer'],
     labels: {
       keel: 'keel (no arena: clone)',
+      'keel-arena-copy': 'keel-arena (plain frame copied in)',
       'raw-transfer': 'raw postMessage transfer (1 worker)',
     },
     columns: [

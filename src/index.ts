@@ -24,6 +24,8 @@ export type {
   ArenaWaitOptions,
   ArenaEnvelope,
   ArenaTicket,
+  ArenaViewConstructor,
+  HoldTicket,
 } from './memory/arena/index.js';
 export { SharedObject, reviveSharedObjects } from './memory/shared-object/index.js';
 export type {

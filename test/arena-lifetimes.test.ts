@@ -122,24 +122,30 @@ test('a subarray, a DataView or the buffer of a restored view keeps the whole un
   assert.ok(await collectUntil(() => arena.stats().bytesInUse === 0));
 });
 
-test('a restored view forwarded through the arena is copied into a new unit, never shared', () => {
+test('a restored view forwarded through the arena crosses by reference and outlives the first holder', () => {
   const arena = new Arena({ bytes: 128 * 1024, minBytes: 1024 });
   const restored = arena.restore(
     arena.offload({ big: patterned(20_000, 9), other: patterned(20_000, 10) }),
   );
+  const inUse = arena.stats().bytesInUse;
   // A small view into the held unit, not overlapping the leaf forwarded with it: it must cross
   // as a copy of its own 16 bytes, never as the whole arena by reference.
   const small = restored.other.subarray(100, 116);
   const forwarded = structuredClone(arena.offload({ again: restored.big, small }));
+  assert.equal(arena.stats().bytesInUse, inUse, 'no new space: the big view is referenced');
+  assert.equal(forwarded.unit, null);
+  assert.equal(forwarded.holds.length, 1);
   const inlineSmall = (forwarded.value as { small: Uint8Array }).small;
   assert.ok(!(inlineSmall.buffer instanceof SharedArrayBuffer));
   assert.equal(inlineSmall.buffer.byteLength, 16);
   arena.release(restored);
+  assert.equal(arena.stats().bytesInUse, inUse, 'the hold in flight keeps the unit');
   const junk = arena.restore(arena.offload(new Uint8Array(60_000).fill(1)));
   const back = arena.restore(forwarded);
+  assert.equal(back.again.byteOffset, restored.big.byteOffset, 'the same memory');
   assert.deepEqual(back.again, patterned(20_000, 9));
   assert.deepEqual(back.small, patterned(20_000, 10).subarray(100, 116));
-  arena.release(back);
+  assert.equal(arena.release(back), 1);
   arena.release(junk);
   assert.equal(arena.stats().bytesInUse, 0);
 });

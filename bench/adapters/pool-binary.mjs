@@ -1,8 +1,10 @@
 // One face over every pool's binary round trip: `echo(bytes)` sends a Uint8Array to a worker
 // function that returns it; `next(sent, back)` says which array the caller sends next. A
 // transfer path moves the buffer both ways (the sent array is detached: continue with `back`);
-// keel's arena leaves the caller's array intact (send it again) and hands back a view over
-// shared memory, released once checked. 2 threads each, like the other pool scenarios.
+// keel-arena keeps the frame in the arena (arena.allocate, filled once before timing) and sends
+// on what came back, as the transfer paths do: the frame crosses by reference both ways, no
+// copy. keel-arena-copy sends a plain Uint8Array each time (copied into the arena once per
+// call) and gets a view back by reference. 2 threads each, like the other pool scenarios.
 import { fileURLToPath } from 'node:url';
 
 import { loadKeel, sourcesNote } from './keel.mjs';
@@ -16,14 +18,16 @@ const continueWithResult = (_sent, back) => back;
 /**
  * @typedef {{ echo: (bytes: Uint8Array) => Promise<Uint8Array>,
  *   next: (sent: Uint8Array, back: Uint8Array) => Uint8Array,
+ *   adopt?: (frame: Uint8Array) => Uint8Array,
  *   stats?: () => Record<string, number>, close: () => Promise<unknown>,
  *   settings: string, version: string }} PoolBinaryAdapter
  */
 
 /** @type {Record<string, (threads: number) => Promise<PoolBinaryAdapter>>} */
 export const poolBinaryAdapters = {
-  'keel-arena': (threads) => keelPool(threads, true),
-  keel: (threads) => keelPool(threads, false),
+  'keel-arena': (threads) => keelPool(threads, 'allocate'),
+  'keel-arena-copy': (threads) => keelPool(threads, 'copy'),
+  keel: (threads) => keelPool(threads, 'none'),
 
   async 'piscina-move'(threads) {
     const { Piscina } = await import('piscina');
@@ -99,12 +103,16 @@ export const poolBinaryAdapters = {
  * keel's Pool, with or without an Arena. With one, the pool must hand back a view over the
  * arena: a result over an ArrayBuffer means `new Pool({ arena })` is not wired in this build.
  * @param {number} threads
- * @param {boolean} withArena
+ * @param {'allocate' | 'copy' | 'none'} mode
  * @returns {Promise<PoolBinaryAdapter>}
  */
-async function keelPool(threads, withArena) {
+async function keelPool(threads, mode) {
   const { keel, sources } = await loadKeel();
+  const withArena = mode !== 'none';
   if (withArena && keel.Arena === undefined) throw new Error('this keel build has no Arena');
+  if (mode === 'allocate' && keel.Arena.prototype.allocate === undefined) {
+    throw new Error('this keel build has no arena.allocate()');
+  }
   const arena = withArena ? new keel.Arena({ bytes: kArenaBytes }) : undefined;
   const pool = new keel.Pool({
     minThreads: threads,
@@ -114,15 +122,33 @@ async function keelPool(threads, withArena) {
   const moduleRef = new URL('keel-remote.mjs', kFixtures);
   const echo = (bytes) => pool.run(moduleRef, 'echo', [bytes]);
   if (arena !== undefined) await probeArena(echo, pool, arena);
+  const arenaSettings = arena ? `, arena: new Arena({ bytes: ${kArenaBytes / 2 ** 20} MiB })` : '';
+  const how = {
+    allocate:
+      ', the frame made once with arena.allocate(Uint8Array, n); each call sends what the last one returned and releases what it sent (by reference both ways, no copy)',
+    copy: ', a plain Uint8Array sent each call (one copy into the arena), the view returned released',
+    none: ', structured clone',
+  }[mode];
   return {
     echo,
-    // The caller's frame stays its own: send it again; give the received view's space back.
-    next: arena === undefined ? continueWithResult : (sent, back) => (arena.release(back), sent),
+    ...(mode === 'allocate'
+      ? {
+          adopt: (frame) => {
+            const inArena = arena.allocate(Uint8Array, frame.length, { zero: false });
+            inArena.set(frame);
+            return inArena;
+          },
+          next: (sent, back) => (arena.release(sent), back),
+        }
+      : {
+          // The caller's frame stays its own: send it again; give the received view's space back.
+          next: mode === 'none' ? continueWithResult : (sent, back) => (arena.release(back), sent),
+        }),
     ...(arena === undefined ? {} : { stats: () => arenaStats(arena) }),
     close: () => pool.close(),
     settings:
-      `new Pool({ minThreads: ${threads}, maxThreads: ${threads}${arena ? `, arena: new Arena({ bytes: ${kArenaBytes / 2 ** 20} MiB })` : ''} }), pool.run(url, 'echo', [frame])` +
-      (arena ? ', each result released with arena.release()' : ', structured clone') +
+      `new Pool({ minThreads: ${threads}, maxThreads: ${threads}${arenaSettings} }), pool.run(url, 'echo', [frame])` +
+      how +
       sourcesNote(sources, withArena ? ['Arena'] : []),
     version: installedVersion('keel'),
   };

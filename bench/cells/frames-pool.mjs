@@ -22,7 +22,7 @@ runCell({ scenario: 'frames-pool', lib }, async () => {
   const createAdapter = poolBinaryAdapters[lib];
   if (createAdapter === undefined) throw new Error(`unknown --lib=${lib}`);
   const pool = await createAdapter(kThreads);
-  let frame = makeFrame();
+  let frame = pool.adopt?.(makeFrame()) ?? makeFrame();
   const step = async (i) => {
     const back = await pool.echo(frame);
     checkFrame(back, `${lib} call ${i}`);

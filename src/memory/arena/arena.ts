@@ -12,7 +12,7 @@ import {
   kUsedBlocksWord,
   kWaitsWord,
 } from './layout.js';
-import { copyBytes } from './leaf-types.js';
+import { copyBytes, leafTypeOfPrototype, type LeafType } from './leaf-types.js';
 import { keepValue, releaseValue } from './lifetimes.js';
 import { ArenaMemory } from './memory.js';
 import {
@@ -28,6 +28,24 @@ import {
 import type { UnitWriter } from './unit-writer.js';
 
 const kUnitWriters = new WeakMap<ArenaUnit, UnitWriter>();
+
+/** A TypedArray constructor (or Node's Buffer) that `allocate` can build over the arena. */
+export interface ArenaViewConstructor<V extends ArrayBufferView> {
+  readonly prototype: V;
+  readonly name: string;
+}
+
+function allocatableType(Type: unknown): LeafType {
+  const prototype = (Type as { prototype?: unknown } | null)?.prototype;
+  const type =
+    typeof Type === 'function' && typeof prototype === 'object' && prototype !== null
+      ? leafTypeOfPrototype(prototype)
+      : undefined;
+  if (type === undefined || type === 'DataView' || type === 'ArrayBuffer') {
+    throw invalidArgument('Type', 'a TypedArray constructor or Buffer', Type);
+  }
+  return type;
+}
 
 /** A unit being written on this thread (opaque): pass it to `reserveLeaf`, `commitUnit`... */
 export class ArenaUnit {}
@@ -179,6 +197,34 @@ export class Arena {
   }
 
   /**
+   * A zero-filled `Type` of `length` elements living in the arena, held by this thread like a
+   * received view (its space returns on `release` or when it is garbage-collected). Write a
+   * frame straight into it, then pass it to a pool task, a remote method or a stream: it
+   * crosses by reference, with no copy; the receiver sees the same memory. Throws
+   * `ERR_ARENA_FULL` when there is no room right now, `ERR_CLOSED` once closed.
+   * `{ zero: false }` skips the fill (the contents are then whatever the region last held).
+   *
+   * @example
+   * const frame = arena.allocate(Uint8Array, 480 * 848 * 3);
+   * camera.readInto(frame);
+   * const boxes = await pool.run(detectUrl, 'detect', [frame]); // no copy of the frame
+   */
+  allocate<V extends ArrayBufferView>(
+    Type: ArenaViewConstructor<V>,
+    length: number,
+    options: { readonly zero?: boolean } = {},
+  ): V {
+    const type = allocatableType(Type);
+    if (!Number.isInteger(length) || length < 0) {
+      throw invalidArgument('length', 'a non-negative integer', length);
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw invalidArgument('options', 'an object', options);
+    }
+    return this.#engine.allocate(type, length, options.zero ?? true) as V;
+  }
+
+  /**
    * Returns now the space of every unit whose views `value` (a restored value, a view, or any
    * structure holding them) reaches. The views must not be used afterwards: their bytes may
    * be overwritten by a later item. Returns how many units ended.
@@ -200,7 +246,8 @@ export class Arena {
    */
   discard(envelope: ArenaEnvelope): boolean {
     if (!isEnvelope(envelope)) throw invalidArgument('envelope', 'an arena envelope', envelope);
-    return envelope.unit === null ? false : this.#engine.endUnit(checkTicket(envelope.unit));
+    if (envelope.unit !== null) checkTicket(envelope.unit);
+    return this.#engine.discard(envelope);
   }
 
   /**

@@ -4,10 +4,10 @@
  */
 
 import { invalidArgument, KeelError } from '../../errors.js';
-import type { ArenaEnvelope, ArenaTicket } from './envelope.js';
+import type { ArenaEnvelope, ArenaTicket, HoldTicket } from './envelope.js';
 import { kFallbacksWord, kFreeEpochWord, kWaitsWord } from './layout.js';
-import { copyBytes } from './leaf-types.js';
-import { holdUnit, isArenaBacked, markArenaBuffer, newPin } from './lifetimes.js';
+import { bytesPerElement, copyBytes, type LeafType, makeView } from './leaf-types.js';
+import { holdUnit, isArenaBacked, markArenaBuffer, newPin, unitsHeldThrough } from './lifetimes.js';
 import type { ArenaMemory } from './memory.js';
 import {
   buildEnvelope,
@@ -17,6 +17,15 @@ import {
   planOffload,
   type PlacedGroup,
 } from './plan.js';
+
+/** A plan, and the groups that lie in units this thread holds (forwarded by reference). */
+interface Offload {
+  readonly plan: OffloadPlan;
+  readonly references: Map<LeafGroup, ArenaTicket>;
+}
+
+/** The holds one offload took, by unit slot (one per unit however many views point into it). */
+type Holds = Map<number, HoldTicket>;
 import { restoreEnvelope } from './restore.js';
 import { UnitWriter } from './unit-writer.js';
 import { waitForChange, type WaitOutcome } from './wait.js';
@@ -62,18 +71,26 @@ export class ArenaEngine {
   /** Try variant: whatever does not fit right now stays inline (a counted fallback). */
   offloadNow<T>(value: T): ArenaEnvelope<T> {
     this.assertOpen();
-    const plan = this.#plan(value);
+    const offload = this.#plan(value);
+    const { plan } = offload;
     const writer = new UnitWriter(this.memory, this.handleId);
     const placed: PlacedGroup[] = [];
+    const holds: Holds = new Map();
     try {
       for (const group of [...plan.groups]) {
+        const referred = this.#referTo(offload, group, holds);
+        if (referred !== null) {
+          placed.push(referred);
+          continue;
+        }
         const dataOffsetBytes = writer.reserve(group.end - group.start);
         if (dataOffsetBytes < 0) this.#fallBack(plan, group);
         else placed.push(this.#copyIn(group, dataOffsetBytes));
       }
-      return this.#seal(value, plan, placed, writer);
+      return this.#seal(value, plan, placed, writer, holds);
     } catch (error) {
       writer.abort();
+      this.#dropHolds(holds);
       throw error;
     }
   }
@@ -85,13 +102,14 @@ export class ArenaEngine {
     signal?: AbortSignal,
   ): Promise<ArenaEnvelope<T>> {
     this.assertOpen();
-    const plan = this.#plan(value);
-    this.#fitWhole(plan);
+    const offload = this.#plan(value);
+    const { plan } = offload;
+    this.#fitWhole(offload);
     let waited = false;
     for (;;) {
       this.assertOpen();
       const epoch = this.memory.epoch();
-      const envelope = this.#tryPlaceAll(value, plan);
+      const envelope = this.#tryPlaceAll(value, offload);
       if (envelope !== null) return envelope;
       if (!waited) this.memory.count(kWaitsWord, 1);
       waited = true;
@@ -141,21 +159,79 @@ export class ArenaEngine {
   restore<T>(envelope: ArenaEnvelope<T>): T {
     const ticket = envelope.unit;
     if (ticket !== null) this.acceptUnit(ticket);
+    const holds: HoldTicket[] = [];
     const memory = this.memory;
+    const endAll = (): void => {
+      if (ticket !== null) this.endUnit(ticket);
+      this.#dropHolds(holds, false);
+    };
     try {
+      for (const hold of envelope.holds) {
+        this.#acceptHold(hold);
+        holds.push(hold);
+      }
       const { value, pin } = restoreEnvelope(envelope, {
         buffer: memory.buffer,
         dataOffsetBytes: memory.layout.dataOffsetBytes,
         dataBytes: memory.data.byteLength,
         makePin: () => newPin(memory.buffer),
       });
-      if (ticket !== null && pin !== null) holdUnit(pin, value, () => this.endUnit(ticket));
-      else if (ticket !== null) this.endUnit(ticket);
+      const units = holds.map((hold) => hold.unit);
+      if (ticket !== null && ticket.slot >= 0) units.unshift(ticket);
+      if (pin !== null && units.length > 0) holdUnit(pin, value, units, endAll);
+      else endAll();
       return value as T;
     } catch (error) {
-      if (ticket !== null) this.endUnit(ticket);
+      endAll();
       throw error;
     }
+  }
+
+  /**
+   * A view of `length` elements of `type` in a unit of its own held by this thread, as if it
+   * had been received: passing it (or views into it) to another thread forwards it by
+   * reference, without a copy. Throws `ERR_ARENA_FULL` when there is no room right now.
+   */
+  allocate(type: LeafType, length: number, zero: boolean): ArrayBufferView {
+    this.assertOpen();
+    const byteLength = length * bytesPerElement(type);
+    const writer = new UnitWriter(this.memory, this.handleId);
+    const at = byteLength <= this.memory.data.byteLength ? writer.reserve(byteLength) : -1;
+    if (at < 0) {
+      writer.abort();
+      throw new KeelError(
+        'ERR_ARENA_FULL',
+        `the arena has no room for ${byteLength} bytes now (${this.memory.freeBlocks() * this.memory.layout.blockBytes} free of ${this.memory.data.byteLength})`,
+      );
+    }
+    const ticket = writer.commit();
+    this.acceptUnit(ticket);
+    const memory = this.memory;
+    const pin = newPin(memory.buffer);
+    const view = makeView(type, pin, memory.layout.dataOffsetBytes + at, length);
+    if (zero) new Uint8Array(pin, view.byteOffset, byteLength).fill(0);
+    holdUnit(pin, view, [ticket], () => this.endUnit(ticket));
+    return view;
+  }
+
+  /**
+   * Sender side: gives back what an envelope holds that was never received (its unit if still
+   * committed, its holds still in flight). False when there was nothing left to give back.
+   */
+  discard(envelope: ArenaEnvelope): boolean {
+    const ticket = envelope.unit;
+    let gaveBack = false;
+    if (ticket !== null && ticket.slot >= 0) {
+      this.#checkTicket(ticket);
+      gaveBack = this.memory.endSlot(ticket.slot, ticket.generation, ticket.regions, true);
+    }
+    for (const hold of envelope.holds) {
+      this.#checkHold(hold);
+      const { entry, generation, unit } = hold;
+      if (this.memory.dropHold(entry, generation, this.handleId, true, unit.regions))
+        gaveBack = true;
+    }
+    return gaveBack;
   }
 
   /** committed -> received by this handle: the unit now survives its writer's death. */
@@ -184,23 +260,87 @@ export class ArenaEngine {
     }
   }
 
-  #plan(value: unknown): OffloadPlan {
+  #checkHold(hold: HoldTicket): void {
+    this.#checkTicket(hold.unit);
+    if (!(hold.entry >= 0 && hold.entry < this.memory.layout.maxUnits && hold.unit.slot >= 0)) {
+      throw invalidArgument('envelope.holds', 'hold tickets of this arena', hold);
+    }
+  }
+
+  /** in flight -> held by this handle. */
+  #acceptHold(hold: HoldTicket): void {
+    this.#checkHold(hold);
+    if (!this.memory.acceptHold(hold.entry, hold.generation, this.handleId)) {
+      throw new KeelError(
+        'ERR_INVALID_ARGUMENT',
+        `arena hold ${hold.entry} is gone: it was restored already, or reclaimed after its sender exited`,
+      );
+    }
+  }
+
+  /** Lets go of holds this handle took (`inFlight`: as a sender) or received. */
+  #dropHolds(holds: Holds | readonly HoldTicket[], inFlight = true): void {
+    for (const { entry, generation, unit } of holds.values()) {
+      this.memory.dropHold(entry, generation, this.handleId, inFlight, unit.regions);
+    }
+  }
+
+  /**
+   * Places a group that lies inside a unit this thread holds by taking one more hold on that
+   * unit (once per unit): no copy. Null for other groups, or when every hold entry is taken.
+   */
+  #referTo(offload: Offload, group: LeafGroup, holds: Holds): PlacedGroup | null {
+    const ticket = offload.references.get(group);
+    if (ticket === undefined) return null;
+    if (!holds.has(ticket.slot)) {
+      const hold = this.memory.addHold(ticket.slot, this.handleId);
+      if (hold === null) return null;
+      holds.set(ticket.slot, { ...hold, unit: ticket });
+    }
+    return { group, dataOffsetBytes: group.start - this.memory.layout.dataOffsetBytes };
+  }
+
+  #plan(value: unknown): Offload {
     const plan = planOffload(value, this.minBytes, isArenaBacked);
+    const references = new Map<LeafGroup, ArenaTicket>();
+    for (const group of plan.groups) {
+      const ticket = group.arenaBacked && !group.copyOut ? this.#unitHolding(group) : undefined;
+      if (ticket !== undefined) references.set(group, ticket);
+    }
     // A group larger than the whole arena never enters it: it crosses by copying.
     const capacityBytes = this.memory.data.byteLength;
     for (const group of plan.groups.filter(
       (candidate) => candidate.end - candidate.start > capacityBytes,
     )) {
-      this.#fallBack(plan, group);
+      if (!references.has(group)) this.#fallBack(plan, group);
     }
-    return plan;
+    return { plan, references };
+  }
+
+  /** The unit this thread holds whose blocks contain `group` (a view over one of its pins). */
+  #unitHolding(group: LeafGroup): ArenaTicket | undefined {
+    const units = unitsHeldThrough(group.source);
+    if (units === null) return undefined;
+    const { arenaId, layout } = this.memory;
+    const start = group.start - layout.dataOffsetBytes;
+    const end = group.end - layout.dataOffsetBytes;
+    return units.find((ticket) => {
+      if (ticket.arenaId !== arenaId) return false;
+      for (let index = 0; index + 1 < ticket.regions.length; index += 2) {
+        const first = (ticket.regions[index] ?? 0) * layout.blockBytes;
+        const last = first + (ticket.regions[index + 1] ?? 0) * layout.blockBytes;
+        if (start >= first && end <= last) return true;
+      }
+      return false;
+    });
   }
 
   /** Groups that together exceed the arena could never be placed at once: the largest go inline. */
-  #fitWhole(plan: OffloadPlan): void {
+  #fitWhole({ plan, references }: Offload): void {
     const capacityBlocks = this.memory.layout.blockCount;
-    let blocks = plan.groups.reduce((sum, group) => sum + this.#blocksOf(group), 0);
-    const largestFirst = [...plan.groups].sort((a, b) => this.#blocksOf(b) - this.#blocksOf(a));
+    const copied = plan.groups.filter((group) => !references.has(group));
+    let blocks = copied.reduce((sum, group) => sum + this.#blocksOf(group), 0);
+    const largestFirst = copied.sort((a, b) => this.#blocksOf(b) - this.#blocksOf(a));
     for (const group of largestFirst) {
       if (blocks <= capacityBlocks) break;
       blocks -= this.#blocksOf(group);
@@ -222,20 +362,33 @@ export class ArenaEngine {
   }
 
   /** All groups or none: a writer never holds part of the space while it waits. */
-  #tryPlaceAll<T>(value: T, plan: OffloadPlan): ArenaEnvelope<T> | null {
-    const blocksNeeded = plan.groups.reduce((sum, group) => sum + this.#blocksOf(group), 0);
-    if (blocksNeeded > this.memory.freeBlocks()) return null;
+  #tryPlaceAll<T>(value: T, offload: Offload): ArenaEnvelope<T> | null {
+    const { plan } = offload;
+    const holds: Holds = new Map();
+    const placed: PlacedGroup[] = [];
+    const toCopy: LeafGroup[] = [];
     const writer = new UnitWriter(this.memory, this.handleId);
     try {
-      const offsets = plan.groups.map((group) => writer.reserve(group.end - group.start));
+      for (const group of plan.groups) {
+        const referred = this.#referTo(offload, group, holds);
+        if (referred !== null) placed.push(referred);
+        else toCopy.push(group);
+      }
+      const blocksNeeded = toCopy.reduce((sum, group) => sum + this.#blocksOf(group), 0);
+      const offsets =
+        blocksNeeded > this.memory.freeBlocks()
+          ? [-1]
+          : toCopy.map((group) => writer.reserve(group.end - group.start));
       if (offsets.some((offset) => offset < 0)) {
         writer.abort();
+        this.#dropHolds(holds);
         return null;
       }
-      const placed = plan.groups.map((group, index) => this.#copyIn(group, offsets[index] ?? 0));
-      return this.#seal(value, plan, placed, writer);
+      toCopy.forEach((group, index) => placed.push(this.#copyIn(group, offsets[index] ?? 0)));
+      return this.#seal(value, plan, placed, writer, holds);
     } catch (error) {
       writer.abort();
+      this.#dropHolds(holds);
       throw error;
     }
   }
@@ -245,9 +398,10 @@ export class ArenaEngine {
     plan: OffloadPlan,
     placed: PlacedGroup[],
     writer: UnitWriter,
+    holds: Holds,
   ): ArenaEnvelope<T> {
-    const envelope = buildEnvelope(value, placed, plan.inline, null);
-    if (placed.length === 0) {
+    const envelope = buildEnvelope(value, placed, plan.inline, null, [...holds.values()]);
+    if (writer.reservedBytes === 0) {
       writer.abort();
       return envelope;
     }

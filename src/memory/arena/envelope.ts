@@ -19,6 +19,17 @@ export interface ArenaTicket {
 }
 
 /**
+ * One more holder of a unit received earlier: a view of it forwarded by reference. `entry` and
+ * `generation` name the hold entry (a stale one is refused); `unit` is the unit held, with its
+ * regions (to return them if this holder turns out to be the last).
+ */
+export interface HoldTicket {
+  readonly entry: number;
+  readonly generation: number;
+  readonly unit: ArenaTicket;
+}
+
+/**
  * Stands in an envelope's value for one binary leaf. `group` indexes `envelope.groups`;
  * -1 means the leaf travels inline in `bytes` (a Node Buffer, so that it comes back a Buffer).
  */
@@ -43,8 +54,10 @@ export interface ArenaEnvelope<T = unknown> {
   readonly kind: 'keel.arena-envelope';
   /** The value with each offloaded leaf replaced by its marker (or the value itself). */
   readonly value: unknown;
-  /** The unit holding the leaves' bytes, or null when nothing entered the arena. */
+  /** The unit holding the leaves' bytes copied in, or null when nothing was copied in. */
   readonly unit: ArenaTicket | null;
+  /** Units already in the arena that views of the value point into (forwarded by reference). */
+  readonly holds: readonly HoldTicket[];
   /** Flat triples: data-area byte offset, byte length, 1 when restored as a copy else 0. */
   readonly groups: readonly number[];
   readonly leaves: readonly LeafMarker[];
@@ -63,7 +76,8 @@ export function isEnvelope(value: unknown): value is ArenaEnvelope {
     typeof value === 'object' &&
     value !== null &&
     (value as { kind?: unknown }).kind === kEnvelopeKind &&
-    Array.isArray((value as { leaves?: unknown }).leaves)
+    Array.isArray((value as { leaves?: unknown }).leaves) &&
+    Array.isArray((value as { holds?: unknown }).holds)
   );
 }
 
@@ -76,4 +90,10 @@ export function isTicket(value: unknown): value is ArenaTicket {
     Number.isInteger(ticket.generation) &&
     Array.isArray(ticket.regions)
   );
+}
+
+export function isHoldTicket(value: unknown): value is HoldTicket {
+  if (typeof value !== 'object' || value === null) return false;
+  const hold = value as Partial<Record<keyof HoldTicket, unknown>>;
+  return Number.isInteger(hold.entry) && Number.isInteger(hold.generation) && isTicket(hold.unit);
 }

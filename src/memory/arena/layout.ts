@@ -25,17 +25,21 @@
  *    68     4  BLOCK_LOCK                 17  0 free, else the id of the handle searching the
  *                                             block table (see memory.ts for why a lock)
  *    72     4  LOCK_CONTENDED             18  1 when a writer gave up on the lock: wake on unlock
- *    76    52  reserved (zero)
+ *    76     4  HOLD_ROVER                 19  hold entry where the next search starts (a hint)
+ *    80    48  reserved (zero)
  *   128   4*N  block owners                   Int32[BLOCK_COUNT]: 0 free, else (unit slot + 1)
  *     S   8*U  unit slots                     BigUint64[MAX_UNITS], see encodeSlot below
+ *     H   8*U  hold entries                   BigUint64[MAX_UNITS], see encodeHold below
+ *     R   4*U  unit references                Int32[MAX_UNITS]: holders of each unit (its
+ *                                             primary holder plus one per hold entry)
  *     D  N*BB  data                           BLOCK_COUNT blocks of BLOCK_BYTES each
  * ```
- * S is the owner table's end rounded up to 8, D the slot table's end rounded up to
+ * S is the owner table's end rounded up to 8, D the reference table's end rounded up to
  * min(BLOCK_BYTES, 4096): every block, hence every leaf, starts 64-byte aligned at least.
  */
 
 export const kMagic = 0x4b45454c;
-export const kLayoutVersion = 1;
+export const kLayoutVersion = 2;
 export const kHeaderBytes = 128;
 
 export const kMagicWord = 0;
@@ -56,6 +60,7 @@ export const kNextHandleIdWord = 14;
 export const kUnitRoverWord = 16;
 export const kBlockLockWord = 17;
 export const kLockContendedWord = 18;
+export const kHoldRoverWord = 19;
 
 /** Alignment every leaf gets, whatever the block size. */
 export const kLeafAlignBytes = 64;
@@ -67,6 +72,8 @@ export interface ArenaLayout {
   readonly maxUnits: number;
   readonly ownersOffsetBytes: number;
   readonly slotsOffsetBytes: number;
+  readonly holdsOffsetBytes: number;
+  readonly refsOffsetBytes: number;
   readonly dataOffsetBytes: number;
   readonly totalBytes: number;
 }
@@ -78,14 +85,18 @@ export function computeLayout(
 ): ArenaLayout {
   const ownersOffsetBytes = kHeaderBytes;
   const slotsOffsetBytes = roundUp(ownersOffsetBytes + 4 * blockCount, 8);
+  const holdsOffsetBytes = slotsOffsetBytes + 8 * maxUnits;
+  const refsOffsetBytes = holdsOffsetBytes + 8 * maxUnits;
   const dataAlignBytes = Math.max(kLeafAlignBytes, Math.min(blockBytes, 4096));
-  const dataOffsetBytes = roundUp(slotsOffsetBytes + 8 * maxUnits, dataAlignBytes);
+  const dataOffsetBytes = roundUp(refsOffsetBytes + 4 * maxUnits, dataAlignBytes);
   return {
     blockBytes,
     blockCount,
     maxUnits,
     ownersOffsetBytes,
     slotsOffsetBytes,
+    holdsOffsetBytes,
+    refsOffsetBytes,
     dataOffsetBytes,
     totalBytes: dataOffsetBytes + blockBytes * blockCount,
   };
@@ -110,8 +121,13 @@ export const kUnitCommitted = 2;
 export const kUnitReceived = 3;
 /** Transient: one thread won the right to free this unit and is clearing its blocks. */
 export const kUnitFreeing = 4;
+/**
+ * The primary holder (the reader that accepted it) let go while hold entries still reference
+ * the unit: it has no owner; the last hold to go frees it.
+ */
+export const kUnitShared = 5;
 
-export type UnitState = 0 | 1 | 2 | 3 | 4;
+export type UnitState = 0 | 1 | 2 | 3 | 4 | 5;
 
 const kGenerationMask = (1n << 27n) - 1n;
 
@@ -135,4 +151,64 @@ export function slotGeneration(word: bigint): number {
 
 export function nextGeneration(generation: number): number {
   return Number((BigInt(generation) + 1n) & kGenerationMask);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A hold entry is one more holder of a received unit: a view of the unit forwarded by reference
+// to another thread. One 64-bit word, so that state and owner change together (a reclaim of a
+// dead owner races an accept):
+//
+//   bits  0..1   state       kHoldFree, kHoldInFlight (owner: the sender), kHoldHeld (the receiver)
+//   bits  2..29  owner       handle id responsible for the hold (low 28 bits: ids are counted
+//                            from 1 per arena, 2^28 handles are never reached)
+//   bits 30..53  unit slot   the unit held (its reference count includes this entry)
+//   bits 54..63  generation  +1 each time the entry is freed; a hold ticket names (entry, generation)
+
+export const kHoldFree = 0;
+export const kHoldInFlight = 1;
+export const kHoldHeld = 2;
+
+export type HoldState = 0 | 1 | 2;
+
+const kHoldOwnerMask = (1n << 28n) - 1n;
+const kHoldSlotMask = (1n << 24n) - 1n;
+const kHoldGenerationMask = (1n << 10n) - 1n;
+
+export function encodeHold(
+  state: HoldState,
+  owner: number,
+  slot: number,
+  generation: number,
+): bigint {
+  return (
+    ((BigInt(generation) & kHoldGenerationMask) << 54n) |
+    ((BigInt(slot) & kHoldSlotMask) << 30n) |
+    ((BigInt(owner >>> 0) & kHoldOwnerMask) << 2n) |
+    BigInt(state)
+  );
+}
+
+export function holdState(word: bigint): HoldState {
+  return Number(word & 0x3n) as HoldState;
+}
+
+/** The owner as stored (its low 28 bits): compare with `holdOwnerOf(handleId)`. */
+export function holdOwner(word: bigint): number {
+  return Number((word >> 2n) & kHoldOwnerMask);
+}
+
+export function holdOwnerOf(handleId: number): number {
+  return Number(BigInt(handleId >>> 0) & kHoldOwnerMask);
+}
+
+export function holdSlot(word: bigint): number {
+  return Number((word >> 30n) & kHoldSlotMask);
+}
+
+export function holdGeneration(word: bigint): number {
+  return Number(word >> 54n);
+}
+
+export function nextHoldGeneration(generation: number): number {
+  return Number((BigInt(generation) + 1n) & kHoldGenerationMask);
 }

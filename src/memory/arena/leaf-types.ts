@@ -81,6 +81,11 @@ export function viewTypeOf(view: ArrayBufferView): LeafType {
   return 'Uint8Array';
 }
 
+/** The leaf type whose instances have exactly this prototype (a constructor's `prototype`). */
+export function leafTypeOfPrototype(prototype: object): LeafType | undefined {
+  return kTypeByPrototype.get(prototype);
+}
+
 /** Bytes per element of a view type (1 for DataView, Buffer, ArrayBuffer). */
 export function bytesPerElement(type: LeafType): number {
   const constructor = kConstructors.get(type) as { BYTES_PER_ELEMENT?: number } | undefined;

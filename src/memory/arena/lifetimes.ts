@@ -11,14 +11,17 @@
  * calls back, and an arena handle may die before the views it produced.
  */
 
+import type { ArenaTicket } from './envelope.js';
 import { copyGraph, forEachLeafObject } from './graph.js';
 import { copyView, isSharedArrayBuffer } from './leaf-types.js';
 
 /** One restored unit held by this thread. */
 export interface UnitLease {
-  /** Returns the unit's space; called at most once. */
+  /** Lets go of the units; called at most once. */
   readonly end: () => void;
   released: boolean;
+  /** The units the pin's views point into (a view of one may be forwarded by reference). */
+  readonly units: readonly ArenaTicket[];
 }
 
 const kArenaBuffers = new WeakSet<object>();
@@ -46,12 +49,26 @@ export function newPin(buffer: SharedArrayBuffer): SharedArrayBuffer {
 }
 
 /** Ties a unit's lifetime to its pin (and lets `release(root)` find it). */
-export function holdUnit(pin: SharedArrayBuffer, root: unknown, end: () => void): UnitLease {
-  const lease: UnitLease = { end, released: false };
+export function holdUnit(
+  pin: SharedArrayBuffer,
+  root: unknown,
+  units: readonly ArenaTicket[],
+  end: () => void,
+): UnitLease {
+  const lease: UnitLease = { end, released: false, units };
   kLeaseByPin.set(pin, lease);
   if (typeof root === 'object' && root !== null) kLeaseByRoot.set(root, lease);
   kRegistry.register(pin, lease, lease);
   return lease;
+}
+
+/**
+ * The units this thread holds through `buffer` (a pin), or null when it is not a pin or its
+ * lease has ended (released views cross by copying, as any stale bytes would).
+ */
+export function unitsHeldThrough(buffer: ArrayBufferLike): readonly ArenaTicket[] | null {
+  const lease = kLeaseByPin.get(buffer);
+  return lease === undefined || lease.released ? null : lease.units;
 }
 
 /** Ends a lease once; false when it had already ended. */

@@ -16,6 +16,15 @@
  *   back to copying, the wait variant waits for the next free). The lock word holds the
  *   holder's handle id, so a holder that died inside is cleared by `reclaimOwner`, which also
  *   returns the blocks it had tagged: nothing stays stuck.
+ * - Several holders: a received unit can be forwarded by reference (a view sent on to another
+ *   thread). Each extra holder is a hold entry (state, owner and slot in one 64-bit word, like
+ *   a unit slot) and the unit's reference count (primary + entries) says when it is free: the
+ *   holder whose decrement reaches zero frees it. Only a holder adds a reference, so the count
+ *   never rises from zero. The primary holder first moves the slot to `shared` (owner 0), so
+ *   that a later reclaim of its handle cannot drop its reference twice. A hold entry names its
+ *   owner, so a dead thread's holds are found and dropped by `reclaimOwner` as its units are.
+ *   A thread killed between counting a reference and claiming its entry leaks that unit (the
+ *   safe side: never a premature free).
  */
 
 import { invalidArgument, KeelError } from '../../errors.js';
@@ -30,6 +39,10 @@ import {
   kClosedWord,
   kFreeEpochWord,
   kHighWaterBlocksWord,
+  kHoldFree,
+  kHoldHeld,
+  kHoldInFlight,
+  kHoldRoverWord,
   kLayoutVersion,
   kLiveUnitsWord,
   kLockContendedWord,
@@ -43,10 +56,18 @@ import {
   kUnitFreeing,
   kUnitReceived,
   kUnitRoverWord,
+  kUnitShared,
   kUnitWriting,
   kUsedBlocksWord,
   kVersionWord,
+  encodeHold,
+  holdGeneration,
+  holdOwner,
+  holdOwnerOf,
+  holdSlot,
+  holdState,
   nextGeneration,
+  nextHoldGeneration,
   slotGeneration,
   slotOwner,
   slotState,
@@ -69,6 +90,10 @@ export class ArenaMemory {
   readonly header: Int32Array;
   readonly owners: Int32Array;
   readonly slots: BigUint64Array;
+  /** Hold entries: extra holders of received units (views forwarded by reference). */
+  readonly holds: BigUint64Array;
+  /** Holders per unit slot: its primary holder plus its hold entries. */
+  readonly refs: Int32Array;
   /** The data area, block 0 at index 0. */
   readonly data: Uint8Array;
   readonly arenaId: number;
@@ -79,6 +104,8 @@ export class ArenaMemory {
     this.header = new Int32Array(buffer, 0, 32);
     this.owners = new Int32Array(buffer, layout.ownersOffsetBytes, layout.blockCount);
     this.slots = new BigUint64Array(buffer, layout.slotsOffsetBytes, layout.maxUnits);
+    this.holds = new BigUint64Array(buffer, layout.holdsOffsetBytes, layout.maxUnits);
+    this.refs = new Int32Array(buffer, layout.refsOffsetBytes, layout.maxUnits);
     this.data = new Uint8Array(
       buffer,
       layout.dataOffsetBytes,
@@ -178,6 +205,7 @@ export class ArenaMemory {
       if (slotState(word) !== kUnitFree) continue;
       const claimed = encodeSlot(kUnitWriting, owner, slotGeneration(word));
       if (Atomics.compareExchange(this.slots, slot, word, claimed) !== word) continue;
+      Atomics.store(this.refs, slot, 1); // the writer, then the reader that accepts it
       Atomics.store(this.header, kUnitRoverWord, (slot + 1) % max);
       Atomics.add(this.header, kLiveUnitsWord, 1);
       return slot;
@@ -207,14 +235,99 @@ export class ArenaMemory {
     return Atomics.compareExchange(this.slots, slot, word, received) === word;
   }
 
-  /** Ends a committed or received unit: its blocks return. False when it already ended. */
-  endSlot(slot: number, generation: number, regions: readonly number[]): boolean {
-    const word = this.#seize(slot, (state, generationNow) => {
-      return (state === kUnitCommitted || state === kUnitReceived) && generationNow === generation;
-    });
-    if (word === null) return false;
-    this.#finish(slot, word, this.#clearRegions(slot, regions));
+  /**
+   * The primary holder lets go of a committed or received unit (a reader ending what it
+   * restored, a writer discarding what was never received when `committedOnly`). Its blocks
+   * return unless hold entries still reference it. False when it had let go already.
+   */
+  endSlot(
+    slot: number,
+    generation: number,
+    regions: readonly number[] | null,
+    committedOnly = false,
+  ): boolean {
+    for (;;) {
+      const word = Atomics.load(this.slots, slot);
+      const state = slotState(word);
+      const held = state === kUnitCommitted || (state === kUnitReceived && !committedOnly);
+      if (!held || slotGeneration(word) !== generation) return false;
+      const shared = encodeSlot(kUnitShared, 0, generation);
+      if (Atomics.compareExchange(this.slots, slot, word, shared) === word) break;
+    }
+    const freed = this.#dropReference(slot, generation);
+    if (freed !== null) this.#finish(slot, freed, this.#clearBlocks(slot, regions));
     return true;
+  }
+
+  /**
+   * Adds a holder to a unit that `owner` holds (it must: only a holder may add one). Returns
+   * the hold entry and its generation, or null when every entry is taken (copy instead).
+   */
+  addHold(slot: number, owner: number): { entry: number; generation: number } | null {
+    Atomics.add(this.refs, slot, 1); // first: a thread killed before the claim leaks, never frees early
+    const max = this.layout.maxUnits;
+    const rover = Atomics.load(this.header, kHoldRoverWord) % max;
+    for (let step = 0; step < max; step++) {
+      const entry = (rover + step) % max;
+      const word = Atomics.load(this.holds, entry);
+      if (holdState(word) !== kHoldFree) continue;
+      const generation = holdGeneration(word);
+      const claimed = encodeHold(kHoldInFlight, owner, slot, generation);
+      if (Atomics.compareExchange(this.holds, entry, word, claimed) !== word) continue;
+      Atomics.store(this.header, kHoldRoverWord, (entry + 1) % max);
+      return { entry, generation };
+    }
+    Atomics.sub(this.refs, slot, 1); // cannot reach zero: the caller still holds the unit
+    return null;
+  }
+
+  /** in flight -> held by `owner` (the receiver). False when the hold is gone (reclaimed). */
+  acceptHold(entry: number, generation: number, owner: number): boolean {
+    const word = Atomics.load(this.holds, entry);
+    if (holdState(word) !== kHoldInFlight || holdGeneration(word) !== generation) return false;
+    const held = encodeHold(kHoldHeld, owner, holdSlot(word), generation);
+    return Atomics.compareExchange(this.holds, entry, word, held) === word;
+  }
+
+  /**
+   * Drops a hold that `owner` has: `inFlight` for a sender taking back one never received,
+   * else one it received. The unit's blocks return if it was the last holder. False when the
+   * hold had ended already (dropped, or reclaimed with its owner).
+   */
+  dropHold(
+    entry: number,
+    generation: number,
+    owner: number,
+    inFlight: boolean,
+    regions: readonly number[] | null,
+  ): boolean {
+    const state = inFlight ? kHoldInFlight : kHoldHeld;
+    const word = Atomics.load(this.holds, entry);
+    if (
+      holdState(word) !== state ||
+      holdGeneration(word) !== generation ||
+      holdOwner(word) !== holdOwnerOf(owner)
+    ) {
+      return false;
+    }
+    const free = encodeHold(kHoldFree, 0, 0, nextHoldGeneration(generation));
+    if (Atomics.compareExchange(this.holds, entry, word, free) !== word) return false;
+    const slot = holdSlot(word);
+    const freed = this.#dropReference(slot, null);
+    if (freed !== null) this.#finish(slot, freed, this.#clearBlocks(slot, regions));
+    return true;
+  }
+
+  /**
+   * Takes one reference off a unit. The holder that takes the last one seizes the slot (it is
+   * `shared` by then: the primary holder moved it there before dropping its own) and gets its
+   * word back to finish; null otherwise.
+   */
+  #dropReference(slot: number, generation: number | null): bigint | null {
+    if (Atomics.sub(this.refs, slot, 1) !== 1) return null;
+    return this.#seize(slot, (state, generationNow) => {
+      return state === kUnitShared && (generation === null || generationNow === generation);
+    });
   }
 
   /** Ends a unit still being written by `owner`. */
@@ -222,25 +335,54 @@ export class ArenaMemory {
     const word = this.#seize(slot, (state, _generation, ownerNow) => {
       return state === kUnitWriting && ownerNow === owner;
     });
-    if (word !== null) this.#finish(slot, word, this.#clearRegions(slot, regions));
+    if (word !== null) this.#finish(slot, word, this.#clearBlocks(slot, regions));
   }
 
   /**
-   * Frees every unit `owner` still holds (writing, committed, or received by it). Only for a
-   * handle whose thread has exited: a live owner would keep writing into blocks given away.
+   * Lets go of everything `owner` still holds: units it is writing, units it committed that
+   * nobody accepted, units it received, hold entries it sent or received. Units left without
+   * holders are freed. Only for a handle whose thread has exited: a live owner would keep
+   * using the space. Returns how many units and holds it let go of.
    */
   reclaimOwner(owner: number): number {
     const seized = new Map<number, bigint>();
+    let dropped = 0;
     for (let slot = 0; slot < this.layout.maxUnits; slot++) {
-      const word = this.#seize(slot, (state, _generation, ownerNow) => {
-        return state !== kUnitFree && state !== kUnitFreeing && ownerNow === owner;
-      });
-      if (word !== null) seized.set(slot, word);
+      const word = Atomics.load(this.slots, slot);
+      if (slotOwner(word) !== owner) continue;
+      const state = slotState(word);
+      if (state === kUnitWriting) {
+        const writing = this.#seize(slot, (stateNow, _generation, ownerNow) => {
+          return stateNow === kUnitWriting && ownerNow === owner;
+        });
+        if (writing !== null) {
+          seized.set(slot, writing);
+          dropped++;
+        }
+      } else if (state === kUnitCommitted || state === kUnitReceived) {
+        const generation = slotGeneration(word);
+        const shared = encodeSlot(kUnitShared, 0, generation);
+        if (Atomics.compareExchange(this.slots, slot, word, shared) !== word) continue;
+        dropped++;
+        const freed = this.#dropReference(slot, generation);
+        if (freed !== null) seized.set(slot, freed);
+      }
+    }
+    const ownerBits = holdOwnerOf(owner);
+    for (let entry = 0; entry < this.layout.maxUnits; entry++) {
+      const word = Atomics.load(this.holds, entry);
+      if (holdState(word) === kHoldFree || holdOwner(word) !== ownerBits) continue;
+      const free = encodeHold(kHoldFree, 0, 0, nextHoldGeneration(holdGeneration(word)));
+      if (Atomics.compareExchange(this.holds, entry, word, free) !== word) continue;
+      dropped++;
+      const slot = holdSlot(word);
+      const freed = this.#dropReference(slot, null);
+      if (freed !== null) seized.set(slot, freed);
     }
     // A holder that died inside the block lock: its partial claim carries its slot's tag.
     const brokeLock = Atomics.compareExchange(this.header, kBlockLockWord, owner, 0) === owner;
     if (brokeLock) this.wakeWriters();
-    if (seized.size === 0) return 0;
+    if (seized.size === 0) return dropped;
     let clearedBlocks = 0;
     const owners = this.owners;
     for (let block = 0; block < owners.length; block++) {
@@ -253,7 +395,7 @@ export class ArenaMemory {
     Atomics.sub(this.header, kUsedBlocksWord, clearedBlocks);
     for (const [slot, word] of seized) this.#finish(slot, word, 0);
     this.wakeWriters();
-    return seized.size;
+    return dropped;
   }
 
   /** CAS a slot into `freeing` when `accepts` its current word; the winner frees it. */
@@ -279,6 +421,7 @@ export class ArenaMemory {
   #finish(slot: number, seizedWord: bigint, clearedBlocks: number): void {
     if (clearedBlocks > 0) Atomics.sub(this.header, kUsedBlocksWord, clearedBlocks);
     const free = encodeSlot(kUnitFree, 0, nextGeneration(slotGeneration(seizedWord)));
+    Atomics.store(this.refs, slot, 0);
     Atomics.store(this.slots, slot, free); // publishes: the slot may be taken again
     const unitsBefore = Atomics.sub(this.header, kLiveUnitsWord, 1);
     if (clearedBlocks > 0 || unitsBefore >= this.layout.maxUnits) this.wakeWriters();
@@ -350,11 +493,23 @@ export class ArenaMemory {
     return -1;
   }
 
-  /** Clears the regions ([start, count] pairs) that carry this slot's tag; blocks cleared. */
-  #clearRegions(slot: number, regions: readonly number[]): number {
+  /**
+   * Clears the blocks of a unit this thread is freeing (it won the `freeing` CAS): its regions
+   * ([start, count] pairs) when known, else every block carrying its tag. Returns blocks cleared.
+   */
+  #clearBlocks(slot: number, regions: readonly number[] | null): number {
     const owners = this.owners;
     const tag = slot + 1;
     let cleared = 0;
+    if (regions === null) {
+      for (let block = 0; block < owners.length; block++) {
+        if (owners[block] === tag) {
+          Atomics.store(owners, block, 0);
+          cleared++;
+        }
+      }
+      return cleared;
+    }
     for (let index = 0; index + 1 < regions.length; index += 2) {
       const start = regions[index] ?? -1;
       const end = start + (regions[index + 1] ?? 0);

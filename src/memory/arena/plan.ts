@@ -13,6 +13,7 @@ import {
   kEnvelopeKind,
   type ArenaEnvelope,
   type ArenaTicket,
+  type HoldTicket,
   type LeafMarker,
 } from './envelope.js';
 import { copyGraph, forEachLeafObject } from './graph.js';
@@ -187,6 +188,7 @@ export function buildEnvelope<T>(
   placed: readonly PlacedGroup[],
   inline: readonly InlineUse[],
   unit: ArenaTicket | null,
+  holds: readonly HoldTicket[] = [],
 ): ArenaEnvelope<T> {
   const replacements = new Map<object, unknown>();
   const leaves: LeafMarker[] = [];
@@ -202,7 +204,7 @@ export function buildEnvelope<T>(
   });
   for (const item of inline) replacements.set(item.use.leaf, inlineReplacement(item, leaves));
   if (replacements.size === 0) {
-    return { kind: kEnvelopeKind, value, unit, groups, leaves, slots: [], rebuild: [] };
+    return { kind: kEnvelopeKind, value, unit, holds, groups, leaves, slots: [], rebuild: [] };
   }
   const markers = new Set<unknown>(leaves);
   const graph = copyGraph(
@@ -214,6 +216,7 @@ export function buildEnvelope<T>(
     kind: kEnvelopeKind,
     value: graph.root,
     unit,
+    holds,
     groups,
     leaves,
     slots: graph.slots,
