@@ -10,8 +10,13 @@
 //   - receive latency: from the worker's stamp (taken just before the frame is handed to its
 //     transport, process.hrtime on both sides) to the frame in the caller's hands.
 // Phase 2, frames back to back (4 requests in flight): GB/s streamed.
+// keel-stream is a stream, not requests: iterateInWorker with an arena, `buffer: 4`; phase 1
+// paces the worker's generator at one frame per kPacedIntervalMs (each frame meets an idle
+// loop, like a camera), phase 2 lets it run free.
 import { checkFrame, ageNs, kFrameBytes, makeFrame } from '../fixtures/frame.mjs';
-import { createRemote } from '../adapters/remotes.mjs';
+import { loadKeel, sourcesNote } from '../adapters/keel.mjs';
+import { installedVersion } from '../adapters/pools.mjs';
+import { arenaStats, createRemote } from '../adapters/remotes.mjs';
 import {
   parseFlags,
   runCell,
@@ -22,6 +27,9 @@ import {
 } from '../lib/measure.mjs';
 
 const kInFlight = 4;
+const kPacedIntervalMs = 2;
+const kStreamBuffer = 4;
+const kArenaBytes = 64 * 2 ** 20;
 const kColdTargets = 48;
 const flags = parseFlags();
 const lib = String(flags.lib);
@@ -29,7 +37,11 @@ const params = flags.quick
   ? { warmup: 50, frames: 300, streamFrames: 300 }
   : { warmup: 200, frames: 2_000, streamFrames: 3_000 };
 
-runCell({ scenario: 'frames', lib }, () => (lib === 'memcpy' ? measureMemcpy() : measureRemote()));
+runCell({ scenario: 'frames', lib }, () => {
+  if (lib === 'memcpy') return measureMemcpy();
+  if (lib === 'keel-stream') return measureStream();
+  return measureRemote();
+});
 
 async function measureRemote() {
   const remote = await createRemote(lib, 'frame');
@@ -85,6 +97,66 @@ async function streamFrames(receive) {
   return {
     gbPerSec: (params.streamFrames * kFrameBytes) / (usage.wallMs * 1e6),
     streamMainUsPerFrame: (usage.mainCpuUs ?? usage.mainActiveUs) / params.streamFrames,
+  };
+}
+
+/** keel's stream: iterateInWorker with an arena, each frame released once checked. */
+async function measureStream() {
+  const { keel, sources } = await loadKeel();
+  if (typeof keel.iterateInWorker !== 'function')
+    throw new Error('this keel build has no iterateInWorker');
+  const arena = new keel.Arena({ bytes: kArenaBytes });
+  const url = new URL('../fixtures/keel-stream.mjs', import.meta.url);
+  const open = (count, intervalMs) =>
+    keel.iterateInWorker(url, 'frames', [{ count, intervalMs }], { arena, buffer: kStreamBuffer });
+  const receive = (frame) => {
+    const latencyUs = ageNs(frame) / 1000;
+    checkFrame(frame, lib);
+    arena.release(frame);
+    return latencyUs;
+  };
+
+  const latenciesUs = new Float64Array(params.frames);
+  let seen = 0;
+  let meter;
+  for await (const frame of open(params.warmup + params.frames, kPacedIntervalMs)) {
+    if (seen === params.warmup) meter = startMeter();
+    const latencyUs = receive(frame);
+    if (seen >= params.warmup) latenciesUs[seen - params.warmup] = latencyUs;
+    seen++;
+  }
+  const usage = meter.stop();
+
+  const streamWarmup = Math.min(params.warmup, 100);
+  seen = 0;
+  let streamMeter;
+  for await (const frame of open(streamWarmup + params.streamFrames, 0)) {
+    if (seen === streamWarmup) streamMeter = startMeter();
+    receive(frame);
+    seen++;
+  }
+  const streamUsage = streamMeter.stop();
+  return {
+    version: installedVersion('keel'),
+    settings:
+      `iterateInWorker(url, 'frames', [{ count, intervalMs }], { arena: new Arena({ bytes: ${kArenaBytes / 2 ** 20} MiB }), buffer: ${kStreamBuffer} }), a generator yielding one reused source frame (copied into the arena once per item), each frame released with arena.release(frame); phase 1 paced at ${kPacedIntervalMs} ms per frame` +
+      sourcesNote(sources, ['Arena']),
+    params: {
+      frameBytes: kFrameBytes,
+      buffer: kStreamBuffer,
+      pacedIntervalMs: kPacedIntervalMs,
+      ...params,
+    },
+    metrics: {
+      ...summarizeUs(latenciesUs),
+      mainUsPerFrame: (usage.mainCpuUs ?? usage.mainActiveUs) / params.frames,
+      mainEluUsPerFrame: usage.mainActiveUs / params.frames,
+      cpuUsPerFrame: usage.cpuUs / params.frames,
+      gbPerSec: (params.streamFrames * kFrameBytes) / (streamUsage.wallMs * 1e6),
+      streamMainUsPerFrame:
+        (streamUsage.mainCpuUs ?? streamUsage.mainActiveUs) / params.streamFrames,
+      ...arenaStats(arena),
+    },
   };
 }
 

@@ -401,9 +401,11 @@ export class Arena {
   }
 
   /**
-   * Frees every unit still held by the handle `handleId` (being written, committed but not
-   * accepted, or restored there). Call it only after that handle's thread has exited (a
-   * worker's 'exit' event): a live thread would keep using the space. Returns units freed.
+   * Lets go of everything the handle `handleId` still holds: units being written, committed but
+   * not accepted, or restored there, and holds on units it forwarded or received by reference.
+   * Units nobody else holds are freed. Call it only after that handle's thread has exited (a
+   * worker's 'exit' event): a live thread would keep using the space. Returns how many units
+   * and holds it let go of.
    */
   reclaimHandle(handleId: number): number {
     if (!Number.isInteger(handleId) || handleId <= 0 || handleId === this.handleId) {
