@@ -3,15 +3,18 @@
 //
 //   npm run build && node bench/shared-object-raw.mjs [--ops=2000] [--batches=400]
 //
-// Frame rows time each operation alone (p50 / p99 / max in µs). Scalar rows time batches of
-// 1,000 operations and report the per-operation mean of each batch (p50 / p99 over batches):
-// a single sub-microsecond call is below the timer's resolution.
+// Frame rows time each operation alone (p50 / p99 / max in µs, and the process's minor page
+// faults per operation). Scalar rows time batches of 1,000 operations and report the
+// per-operation mean of each batch (p50 / p99 over batches): a single sub-microsecond call is
+// below the timer's resolution.
 // Baselines for the 1.2 MB frame (480x848x3 Uint8Array):
 //   memcpy            target.set(frame): ArrayBuffer -> preallocated ArrayBuffer (the bar's "one memcpy")
+//   memcpy, cold      the same into 48 preallocated targets in turn (59 MB, beyond the caches)
 //   memcpy from SAB   target.set(sharedFrame): V8's copy out of a SharedArrayBuffer (relaxed, word by word)
 //   slice             frame.slice(): a fresh allocation plus the copy (what any owned copy pays)
-// fetch() returns memory it must allocate; the "into preallocated" rows show the copy alone.
-// "under writer" rows repeat fetch while a worker assigns frames (or scalars) at full speed.
+// fetch() returns memory it must allocate; fetchInto(target) and the "into preallocated" rows
+// show the copy alone. "under writer" rows repeat a read while a worker assigns frames (or
+// scalars) at full speed.
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import os from 'node:os';
 
@@ -45,15 +48,17 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-/** Times `fn` alone, `ops` times after a warm-up; returns sorted µs samples. */
+/** Times `fn` alone, `ops` times after a warm-up; returns sorted µs samples (and faults per op). */
 function timeEach(fn, ops) {
   for (let i = 0; i < Math.min(ops, 200); i++) fn();
   const samples = new Float64Array(ops);
+  const faultsBefore = process.resourceUsage().minorPageFault;
   for (let i = 0; i < ops; i++) {
     const start = performance.now();
     fn();
     samples[i] = (performance.now() - start) * 1000;
   }
+  samples.faultsPerOp = (process.resourceUsage().minorPageFault - faultsBefore) / ops;
   return samples.sort();
 }
 
@@ -80,7 +85,9 @@ function report(label, samples) {
   };
   rows.push(row);
   const fmt = (us) => us.toFixed(us < 10 ? 3 : 1).padStart(9);
-  console.log(`${label.padEnd(42)}${fmt(row.p50)}${fmt(row.p99)}${fmt(row.max)}`);
+  const faults =
+    samples.faultsPerOp === undefined ? '' : samples.faultsPerOp.toFixed(1).padStart(9);
+  console.log(`${label.padEnd(42)}${fmt(row.p50)}${fmt(row.p99)}${fmt(row.max)}${faults}`);
   return row;
 }
 
@@ -114,7 +121,7 @@ async function main() {
       .join(' ')}`,
   );
   console.log(
-    `${'operation'.padEnd(42)}${'p50 µs'.padStart(9)}${'p99 µs'.padStart(9)}${'max µs'.padStart(9)}`,
+    `${'operation'.padEnd(42)}${'p50 µs'.padStart(9)}${'p99 µs'.padStart(9)}${'max µs'.padStart(9)}${'faults/op'.padStart(10)}`,
   );
 
   const frame = new Uint8Array(kFrameBytes).map((_, i) => i * 7);
@@ -125,11 +132,39 @@ async function main() {
     'memcpy 1.2 MB (set, preallocated)',
     timeEach(() => target.set(frame), ops),
   );
+  const coldTargets = Array.from({ length: 48 }, () => new Uint8Array(kFrameBytes).fill(1));
+  let cold = 0;
+  const memcpyCold = report(
+    'memcpy 1.2 MB, cold target (48 in turn)',
+    timeEach(() => coldTargets[cold++ % 48].set(frame), ops),
+  );
   const memcpyShared = report(
     'memcpy 1.2 MB from SAB (set)',
     timeEach(() => target.set(sharedFrame), ops),
   );
+  // What fetch() is made of: an allocation without zero-filling (keel's), one with (V8's
+  // default), and Node's other copy primitive from shared memory (Buffer#copy; keel uses
+  // Buffer#fill, see typed-arrays.ts).
+  let kept = 0;
   report(
+    'allocate 1.2 MB unfilled (allocUnsafeSlow)',
+    timeEach(() => (kept ^= Buffer.allocUnsafeSlow(kFrameBytes).length), ops),
+  );
+  report(
+    'allocate 1.2 MB zero-filled (new Uint8Array)',
+    timeEach(() => (kept ^= new Uint8Array(kFrameBytes).length), ops),
+  );
+  const sharedBytes = Buffer.from(sharedFrame.buffer);
+  report(
+    'Buffer#copy 1.2 MB from SAB (preallocated)',
+    timeEach(() => sharedBytes.copy(target), ops),
+  );
+  const fill = Object.getOwnPropertyDescriptor(Buffer.prototype, 'fill').value;
+  report(
+    'Buffer#fill 1.2 MB from SAB (preallocated)',
+    timeEach(() => fill.call(target, sharedFrame), ops),
+  );
+  const slice = report(
     'slice 1.2 MB (allocate + copy)',
     timeEach(() => frame.slice(), ops),
   );
@@ -147,27 +182,31 @@ async function main() {
     'fetch(fn) 1.2 MB frame (view, fn = v[0])',
     timeEach(() => cam.fetch((v) => v[0]), ops),
   );
-  // Copying into the caller's own array from inside fn: V8's shared-memory copy, and the
-  // plain memcpy keel uses internally (what a future fetchInto(target) would cost).
+  // Copying into the caller's own array: from inside fn with V8's shared-memory copy, and with
+  // fetchInto, which takes keel's memcpy path.
   report(
     'fetch(fn) into preallocated (v => t.set(v))',
     timeEach(() => cam.fetch((v) => target.set(v)), ops),
   );
-  const fill = Object.getOwnPropertyDescriptor(Buffer.prototype, 'fill').value;
-  report(
-    'fetch(fn) into preallocated (memcpy path)',
-    timeEach(() => cam.fetch((v) => fill.call(target, v)), ops),
+  const fetchInto = report(
+    'fetchInto(target) 1.2 MB frame',
+    timeEach(() => cam.fetchInto(target), ops),
   );
-  const fetchUnderWriter = await withWriter(
+  const [fetchUnderWriter, fetchIntoUnderWriter] = await withWriter(
     SharedObject,
     createRegistryLink,
     'bench-camera',
     true,
-    () =>
+    () => [
       report(
         'fetch 1.2 MB frame, under writer',
         timeEach(() => cam.fetch(), ops),
       ),
+      report(
+        'fetchInto 1.2 MB frame, under writer',
+        timeEach(() => cam.fetchInto(target), ops),
+      ),
+    ],
   );
 
   const scalar = SharedObject.create('bench-scalar', 1.5);
@@ -212,8 +251,13 @@ async function main() {
   const ratio = (a, b) => (a.p50 / b.p50).toFixed(2);
   console.log('');
   console.log(`fetch frame / memcpy:          ${ratio(fetchFrame, memcpy)} (bar <= 1.5)`);
+  console.log(`fetch frame / cold memcpy:     ${ratio(fetchFrame, memcpyCold)}`);
+  console.log(`fetch frame / slice:           ${ratio(fetchFrame, slice)}`);
   console.log(`fetch frame / memcpy from SAB: ${ratio(fetchFrame, memcpyShared)}`);
-  console.log(`fetch frame under writer / memcpy: ${ratio(fetchUnderWriter, memcpy)}`);
+  console.log(`fetchInto frame / memcpy:      ${ratio(fetchInto, memcpy)}`);
+  console.log(
+    `under writer / memcpy: fetch ${ratio(fetchUnderWriter, memcpy)}, fetchInto ${ratio(fetchIntoUnderWriter, memcpy)}`,
+  );
   console.log(
     `fetch scalar p50: ${fetchScalar.p50.toFixed(3)} µs (bar < 1 µs); under writer ${scalarUnderWriter.p50.toFixed(3)} µs`,
   );

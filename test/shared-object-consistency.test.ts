@@ -1,5 +1,6 @@
-// Readers never see a torn value while writers assign at full speed; two writers are
-// serialised; a writer is never held up by readers that stay inside fetch(fn) or die there.
+// Readers never see a torn value (fetch, fetch(fn) or fetchInto) while writers assign at full
+// speed; two writers are serialised; a writer is never held up by readers that stay inside
+// fetch(fn) or die there.
 // Real threads, synchronised by Atomics and messages; each frame carries a checksum.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -64,24 +65,35 @@ interface ReadSummary {
   reruns: number;
 }
 
-/** Fetches (copies and views, alternately) for `ms`; counts torn frames, generations seen and fn re-runs. */
+/**
+ * Fetches for `ms`, in turn a copy (fetch()), a view (fetch(fn)) and a copy into one reused
+ * array (fetchInto); counts torn frames, generations seen and fn re-runs.
+ */
 function readFor(so: SharedObject<Uint8Array>, ms: number): ReadSummary {
   const generations = new Set<number>();
+  const target = new Uint8Array(so.fetch((view) => view.length));
   let torn = 0;
   let reads = 0;
+  let viewReads = 0;
   let fnCalls = 0;
   const viaView = (view: Uint8Array): number => {
     fnCalls++;
     return checkFrame(view);
   };
+  const readOnce = (turn: number): number => {
+    if (turn === 0) return checkFrame(so.fetch());
+    if (turn === 2) return checkFrame(so.fetchInto(target));
+    viewReads++;
+    return so.fetch(viaView);
+  };
   const endMs = performance.now() + ms;
   while (performance.now() < endMs) {
-    const generation = reads % 2 === 0 ? checkFrame(so.fetch()) : so.fetch(viaView);
+    const generation = readOnce(reads % 3);
     reads++;
     if (generation === -1) torn++;
     else generations.add(generation);
   }
-  return { torn, reads, generations, reruns: fnCalls - Math.floor(reads / 2) };
+  return { torn, reads, generations, reruns: fnCalls - viewReads };
 }
 
 test('a 1.2 MB frame fetched while a worker assigns frames at full speed is never torn', async (t: TestContext) => {

@@ -33,10 +33,17 @@ function typeChecks(pose: Pose): void {
   expectTypeOf(SharedObject.open<Pose>('g').fetch()).toEqualTypeOf<Pose>();
   expectTypeOf(SharedObject.create('j', 1).changed()).toEqualTypeOf<Promise<void>>();
   expectTypeOf(SharedObject.create('k', 1).mtime).toEqualTypeOf<bigint>();
+  // fetchInto returns its target, typed as given: a Buffer into a Uint8Array slot stays a Buffer.
+  expectTypeOf(
+    SharedObject.create('q', new Uint8Array(4)).fetchInto(Buffer.alloc(4)),
+  ).toEqualTypeOf<Buffer<ArrayBuffer>>();
+  expectTypeOf(SharedObject.open<Pose>('g').fetchInto(pose)).toEqualTypeOf<Pose>();
 
   const so = SharedObject.create('l', 1);
   // @ts-expect-error a number slot takes numbers only
   so.assign('1');
+  // @ts-expect-error a Float32Array slot copies into a Float32Array only
+  SharedObject.create('r', new Float32Array(4)).fetchInto(new Float64Array(4));
   // @ts-expect-error arrays cannot live in a slot
   SharedObject.create('m', [1, 2]);
   // @ts-expect-error nor functions

@@ -2,14 +2,20 @@
 // and of a scalar, beside one memcpy of the frame. Each row (--lib) is one operation:
 //   memcpy, slice                 the platform: target.set(frame) into a preallocated array, and
 //                                 frame.slice() (allocation + copy, what any owned copy pays)
+//   memcpy-cold                   target.set(frame) into one of 48 preallocated targets in turn
+//                                 (59 MB, beyond the caches): a copy into memory not in cache,
+//                                 which is what a freshly allocated result is
 //   assign-frame, fetch-frame     cam.assign(frame), cam.fetch() (a consistent copy)
+//   fetch-into-frame              cam.fetchInto(target): a consistent copy into the caller's array
 //   fetch-frame-view              cam.fetch((v) => v[4096]): fn on a consistent view, no copy out
 //   fetch-frame-contended         cam.fetch() while a worker assigns frames at full speed
+//   fetch-into-frame-contended    cam.fetchInto(target) while a worker assigns frames at full speed
 //   assign-scalar, fetch-scalar   a number slot
 //   fetch-scalar-contended        fetch while a worker assigns numbers at full speed
 // Frame rows time each operation alone. A scalar operation is below the timer's resolution:
 // scalar rows time batches of 1,000 and report each batch's mean per operation (p50/p99 over
-// batches).
+// batches). Every row also reports the process's minor page faults per operation over the
+// measured phase: about 298 per frame when each allocation gets fresh pages from the kernel.
 //   node bench/cells/shared-object.mjs --lib=fetch-frame [--quick]
 import { Worker } from 'node:worker_threads';
 
@@ -19,6 +25,7 @@ import { kFrameBytes, makeFrame } from '../fixtures/frame.mjs';
 import { parseFlags, runCell, summarizeUs } from '../lib/measure.mjs';
 
 const kBatch = 1_000;
+const kColdTargets = 48;
 const flags = parseFlags();
 const lib = String(flags.lib);
 const params = flags.quick
@@ -28,14 +35,26 @@ const params = flags.quick
 /** Per row: what it times (a frame op or a scalar op), and a description for the settings line. */
 const kRows = {
   memcpy: { frame: true, what: 'target.set(frame), preallocated target (one memcpy)' },
+  'memcpy-cold': {
+    frame: true,
+    what: `targets[i % ${kColdTargets}].set(frame), ${kColdTargets} preallocated targets in turn (a copy into memory not in cache)`,
+  },
   slice: { frame: true, what: 'frame.slice() (allocation + copy)' },
   'assign-frame': { frame: true, what: 'cam.assign(frame)' },
   'fetch-frame': { frame: true, what: 'cam.fetch() (a consistent copy)' },
+  'fetch-into-frame': {
+    frame: true,
+    what: 'cam.fetchInto(target) (a consistent copy into a preallocated array)',
+  },
   'fetch-frame-view': {
     frame: true,
     what: 'cam.fetch((v) => v[4096]) (a consistent view, no copy)',
   },
   'fetch-frame-contended': { frame: true, what: 'cam.fetch() while a worker assigns frames' },
+  'fetch-into-frame-contended': {
+    frame: true,
+    what: 'cam.fetchInto(target) while a worker assigns frames',
+  },
   'assign-scalar': { frame: false, what: 'slot.assign(i), a number' },
   'fetch-scalar': { frame: false, what: 'slot.fetch(), a number' },
   'fetch-scalar-contended': { frame: false, what: 'slot.fetch() while a worker assigns numbers' },
@@ -52,14 +71,18 @@ runCell({ scenario: 'shared-object', lib }, async () => {
     : keel.SharedObject.create('bench-scalar', 1.5);
   const op = operation(lib, slot, frame);
   const writer = lib.endsWith('-contended') ? await startWriter(slot, row.frame) : undefined;
+  const faultsBefore = process.resourceUsage().minorPageFault;
   const samplesUs = row.frame ? timeEach(op) : timeBatches(op);
+  const faults = process.resourceUsage().minorPageFault - faultsBefore;
   const assignedMeanwhile = writer === undefined ? undefined : await writer.stop();
+  const platform = lib.startsWith('memcpy') || lib === 'slice';
   return {
-    version: ['memcpy', 'slice'].includes(lib) ? process.version : installedVersion('keel'),
-    settings: `${row.what}${row.frame ? '' : `, mean of batches of ${kBatch}`}${lib.startsWith('memcpy') || lib === 'slice' ? '' : sourcesNote(sources, ['SharedObject'])}`,
+    version: platform ? process.version : installedVersion('keel'),
+    settings: `${row.what}${row.frame ? '' : `, mean of batches of ${kBatch}`}${platform ? '' : sourcesNote(sources, ['SharedObject'])}`,
     params: { frameBytes: kFrameBytes, batch: row.frame ? 1 : kBatch, ...params },
     metrics: {
       ...summarizeUs(samplesUs),
+      faultsPerOp: faults / (row.frame ? params.ops : params.scalarBatches * kBatch),
       ...(assignedMeanwhile === undefined ? {} : { writerAssigns: assignedMeanwhile }),
     },
   };
@@ -68,13 +91,21 @@ runCell({ scenario: 'shared-object', lib }, async () => {
 /** The timed operation of a row; each result feeds `sink`, so that none is optimised away. */
 function operation(row, slot, frame) {
   const target = new Uint8Array(kFrameBytes);
+  // Filled once, so that their pages exist before the measured copies.
+  const coldTargets =
+    row === 'memcpy-cold'
+      ? Array.from({ length: kColdTargets }, () => new Uint8Array(kFrameBytes).fill(1))
+      : [];
   let sink = 0;
   let i = 0;
   const ops = {
     memcpy: () => target.set(frame),
+    'memcpy-cold': () => coldTargets[i++ % kColdTargets].set(frame),
     slice: () => (sink ^= frame.slice()[4096]),
     'assign-frame': () => slot.assign(frame),
     'fetch-frame': () => (sink ^= slot.fetch()[4096]),
+    'fetch-into-frame': () => (sink ^= slot.fetchInto(target)[4096]),
+    'fetch-into-frame-contended': () => (sink ^= slot.fetchInto(target)[4096]),
     'fetch-frame-view': () => (sink ^= slot.fetch((view) => view[4096])),
     'fetch-frame-contended': () => (sink ^= slot.fetch()[4096]),
     'assign-scalar': () => slot.assign(i++),

@@ -1,9 +1,10 @@
 /**
  * Codecs bound to the three copies of one slot: each builds its views over shared memory once,
  * so a fetch or assign does no offset arithmetic and allocates only the result. Callers uphold
- * the slot protocol (slot-engine.ts): `write` only on a copy the writer owns, `read` / `view`
- * only on a pinned copy. `read` never throws, even on bytes a forced writer is overwriting,
- * because such a result is discarded after validation.
+ * the slot protocol (slot-engine.ts): `write` only on a copy the writer owns, `read` / `view` /
+ * `readInto` only on a pinned copy. `read` never throws, even on bytes a forced writer is
+ * overwriting, because such a result is discarded after validation; `readInto` throws only what
+ * the caller's target throws (a setter).
  */
 import { Buffer } from 'node:buffer';
 import { kStringHeaderBytes, layoutBytes, type LayoutNode } from './codecs.js';
@@ -23,6 +24,12 @@ export interface BoundCodec {
   read(copy: number): unknown;
   /** The value in copy `copy`, TypedArrays as views of the shared memory (no copy). */
   view(copy: number): unknown;
+  /**
+   * Copies the value in copy `copy` into `target`, a caller-owned value that fits the layout:
+   * TypedArrays are copied into, objects filled in place. Returns what the parent must hold:
+   * `target` itself, or the scalar or string read.
+   */
+  readInto(copy: number, target: unknown): unknown;
 }
 
 /** Binds `layout` at `offsetBytes` inside each copy that starts at `copyBases[i]`. */
@@ -55,6 +62,7 @@ const kNullCodec: BoundCodec = {
   write() {},
   read: () => null,
   view: () => null,
+  readInto: () => null,
 };
 
 class BooleanCodec implements BoundCodec {
@@ -66,6 +74,9 @@ class BooleanCodec implements BoundCodec {
     return (this.cells[copy] as Uint8Array)[0] !== 0;
   }
   view(copy: number): boolean {
+    return this.read(copy);
+  }
+  readInto(copy: number): boolean {
     return this.read(copy);
   }
 }
@@ -82,6 +93,9 @@ class ScalarCellCodec implements BoundCodec {
     return (this.cells[copy] as Float64Array | BigInt64Array)[0] as number | bigint;
   }
   view(copy: number): number | bigint {
+    return this.read(copy);
+  }
+  readInto(copy: number): number | bigint {
     return this.read(copy);
   }
 }
@@ -109,6 +123,9 @@ class StringCodec implements BoundCodec {
   view(copy: number): string {
     return this.read(copy);
   }
+  readInto(copy: number): string {
+    return this.read(copy);
+  }
 }
 
 class TypedCodec implements BoundCodec {
@@ -132,6 +149,11 @@ class TypedCodec implements BoundCodec {
   }
   view(copy: number): AnyTypedArray {
     return this.#views[copy] as AnyTypedArray;
+  }
+  readInto(copy: number, target: unknown): AnyTypedArray {
+    // Same element type and length (checked), so one memcpy; no allocation.
+    copyElements(target as AnyTypedArray, this.#views[copy] as AnyTypedArray);
+    return target as AnyTypedArray;
   }
 }
 
@@ -166,6 +188,19 @@ class ObjectCodec implements BoundCodec {
   }
   view(copy: number): Record<string, unknown> {
     return this.#build((field) => field.view(copy));
+  }
+  readInto(copy: number, target: unknown): Record<string, unknown> {
+    const record = target as Record<string, unknown>;
+    for (let i = 0; i < this.keys.length; i++) {
+      const key = this.keys[i] as string;
+      const held = record[key];
+      const value = (this.fields[i] as BoundCodec).readInto(copy, held);
+      // Arrays and objects were filled in place; scalars and strings are replaced. Object.is,
+      // not ===: 0 and -0 differ, NaN is NaN. The key is an own property of the target (checked),
+      // so this sets it even for a key named __proto__.
+      if (!Object.is(value, held)) record[key] = value;
+    }
+    return record;
   }
   #build(valueOf: (field: BoundCodec) => unknown): Record<string, unknown> {
     const result: Record<string, unknown> = {};

@@ -7,6 +7,7 @@
 import { KeelError, invalidArgument } from '../../errors.js';
 import { lookupSlot, registerSlot, removeSlot } from '../../transport/registry-link.js';
 import { findMismatch, layoutBytes, layoutOf, type LayoutNode } from './codecs.js';
+import { checkFetchTarget } from './fetch-target.js';
 import { allocateSlot, isSlotBuffer, type SlotDescriptor } from './layout.js';
 import { copyOf } from './typed-arrays.js';
 import { SlotEngine } from './slot-engine.js';
@@ -28,6 +29,7 @@ import type {
  * const cam = SharedObject.create('camera', new Uint8Array(480 * 848 * 3), { shape: [480, 848, 3] });
  * cam.assign(frame);                         // same type and length, else ERR_TYPE_MISMATCH
  * const copy = cam.fetch();                  // a consistent copy
+ * cam.fetchInto(mine);                       // the same, into an array of the caller's
  * const mean = cam.fetch((v) => sum(v) / v.length); // zero-copy, consistent view
  * if (cam.triggered) { ... }                 // changed since this handle last looked
  * await cam.changed({ timeoutMs: 100 });     // next assign or trigger, no polling
@@ -206,6 +208,29 @@ export class SharedObject<T = SharedValue> {
     if (typeof fn !== 'function') throw invalidArgument('fn', 'a function', fn);
     const result = engine.visit((view) => fn(view as T));
     return this.#detach(result);
+  }
+
+  /**
+   * Copies the latest value into `target`, which the caller owns, and returns `target`: a
+   * `fetch()` that allocates nothing (one memcpy for a TypedArray slot). For a TypedArray slot,
+   * `target` is a TypedArray of the same type and length (a Buffer and a Uint8Array stand for
+   * each other, as in assign). For an object slot, a plain object of the slot's layout (a
+   * `fetch()` result is one), filled in place: its TypedArrays are copied into, nested objects
+   * filled, other fields replaced. Never torn, never blocks; marks the value read. A slot of
+   * another kind (a scalar, a string, null) has nothing to copy into: ERR_TYPE_MISMATCH, as for a
+   * target of another layout. ERR_INVALID_ARGUMENT when a target array views the slot's memory or
+   * shares memory with another array of the target. On any error nothing was copied, except that
+   * a setter of an object target that throws leaves the fields before it written.
+   *
+   * @example
+   * const frame = new Uint8Array(480 * 848 * 3);        // once
+   * if (cam.modified) detect(cam.fetchInto(frame));    // each tick: no allocation
+   */
+  fetchInto<U extends T>(target: U): U {
+    const engine = this.#live();
+    checkFetchTarget(this.name, engine.geometry.descriptor.layout, target, this.buffer);
+    engine.readInto(target as object);
+    return target;
   }
 
   /**

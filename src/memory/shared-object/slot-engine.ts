@@ -22,6 +22,8 @@ import { copyBytes } from './typed-arrays.js';
 // often shorter than a futex sleep plus wake-up (tens of microseconds on a loaded machine).
 const kLockSpins = 200;
 const kMinCopyEstimateMs = 0.005;
+/** The target of a read() that allocates its result (readInto gets the caller's). */
+const kFreshResult: object = Object.freeze({});
 
 export class SlotEngine {
   readonly geometry: SlotGeometry;
@@ -95,6 +97,20 @@ export class SlotEngine {
    * being read (see docs/shared-object.md). Never blocks.
    */
   read(): unknown {
+    return this.#readValidated(kFreshResult);
+  }
+
+  /**
+   * Copies the latest value into `target` (a caller-owned value that fits the layout, see
+   * BoundCodec.readInto), with read()'s protocol: a copy that fails validation is copied again,
+   * so `target` ends holding one whole value. Allocates nothing for TypedArrays. Never blocks.
+   */
+  readInto(target: object): void {
+    this.#readValidated(target);
+  }
+
+  /** read() and readInto(): pin the latest copy, read it, keep the result only if no writer forced its way in. */
+  #readValidated(target: object): unknown {
     const words = this.#words;
     for (;;) {
       // The counter is read first, so the value read below is at least as new as it claims.
@@ -104,7 +120,8 @@ export class SlotEngine {
       if (seq === -1) continue;
       let value: unknown;
       try {
-        value = this.#codec.read(copy);
+        value =
+          target === kFreshResult ? this.#codec.read(copy) : this.#codec.readInto(copy, target);
       } finally {
         Atomics.sub(words, kWord.pins + copy, 1);
       }
