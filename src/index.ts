@@ -37,6 +37,9 @@ export type {
   SharedValue,
   Widen,
 } from './memory/shared-object/index.js';
+export { iterateInWorker } from './streams/iterate-in-worker.js';
+export type { StreamItem, StreamName, WorkerIterator } from './streams/iterate-in-worker.js';
+export type { IterateInWorkerOptions } from './streams/stream-options.js';
 export { monitorLoop, RealtimeLoop, type LoopMonitor } from './realtime/index.js';
 export type {
   LoopMonitorStats,

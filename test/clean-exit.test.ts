@@ -17,6 +17,13 @@ test('a process with un-closed thread and process remotes exits by itself', () =
   assert.ok(result.ms < 8000, `took ${result.ms} ms`);
 });
 
+test('a process whose streams ended, were broken out of or were abandoned exits by itself', () => {
+  const result = runScript('unclosed-stream.mjs');
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), 'sum 13, late 0');
+  assert.ok(result.ms < 8000, `took ${result.ms} ms`);
+});
+
 test('pending work keeps the process alive until it answers', () => {
   const result = runScript('pending-work.mjs');
   assert.equal(result.status, 0, result.stderr);

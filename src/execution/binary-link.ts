@@ -3,7 +3,7 @@
  * handle, and the space to give back when the worker dies. Pool and spawn share it.
  */
 import type { Arena, ArenaEnvelope, ArenaShared } from '../memory/arena/index.js';
-import { packValue, unpackValue, type PackedValue } from '../memory/transit.js';
+import { discardUnpacked, packValue, unpackValue, type PackedValue } from '../memory/transit.js';
 import type { ValueMarks } from '../protocol/messages.js';
 
 export class BinaryLink {
@@ -29,6 +29,11 @@ export class BinaryLink {
   /** An answer as the caller gets it. */
   received(message: ValueMarks & { readonly value: unknown }): unknown {
     return unpackValue(this.#arena, message.value, message);
+  }
+
+  /** Gives back the space of an answer that will never be unpacked (its receiver left). */
+  discardReceived(message: ValueMarks & { readonly value: unknown }): void {
+    discardUnpacked(this.#arena, message.value, message);
   }
 
   /** After the worker exited: frees whatever its handle still held. */

@@ -5,7 +5,8 @@
  * worker (worker/boot-context.ts).
  */
 import type { ValueMarks } from '../protocol/messages.js';
-import type { Arena, ArenaEnvelope } from './arena/index.js';
+import type { Arena, ArenaEnvelope, ArenaWaitOptions } from './arena/index.js';
+import { flattenEnvelope, inflateEnvelope, isFlatEnvelope } from './arena/flat-envelope.js';
 import { reviveSharedObjects, sharedObjectHandlesMade } from './shared-object/index.js';
 
 export interface PackedValue {
@@ -32,8 +33,35 @@ export function packValue(arena: Arena | undefined, value: unknown): PackedValue
   return { value: envelope, marks: handles ? kPackedHandles : kPacked, envelope };
 }
 
+/**
+ * With an arena, the wait variant (a stream's sender): waits for room instead of copying, so a
+ * consumer that holds its items slows the producer down. Rejects like `arena.offloadAsync`.
+ */
+export async function packValueWaiting(
+  arena: Arena | undefined,
+  value: unknown,
+  options: ArenaWaitOptions,
+): Promise<PackedValue> {
+  const handles = sharedObjectHandlesMade();
+  if (!arena) return { value, marks: handles ? kHandles : kNoMarks, envelope: undefined };
+  const envelope = await arena.offloadAsync(value, options);
+  // Streams post one envelope per item: the flat form decodes several times faster.
+  const posted = flattenEnvelope(envelope) ?? envelope;
+  return { value: posted, marks: handles ? kPackedHandles : kPacked, envelope };
+}
+
 /** The value as its sender had it (binary leaves as views over the arena). */
 export function unpackValue(arena: Arena | undefined, value: unknown, marks: ValueMarks): unknown {
-  const restored = marks.packed && arena ? arena.restore(value as ArenaEnvelope) : value;
+  const restored = marks.packed && arena ? arena.restore(envelopeOf(value)) : value;
   return marks.handles ? reviveSharedObjects(restored) : restored;
+}
+
+/** Gives back the arena space of a received value that will never be unpacked. */
+export function discardUnpacked(arena: Arena | undefined, value: unknown, marks: ValueMarks): void {
+  if (marks.packed && arena) arena.discard(envelopeOf(value));
+}
+
+/** A posted envelope, in either of its forms. */
+function envelopeOf(value: unknown): ArenaEnvelope {
+  return isFlatEnvelope(value) ? inflateEnvelope(value) : (value as ArenaEnvelope);
 }

@@ -102,7 +102,7 @@ export interface LoaderHook {
 /** What a keel worker gets at boot (workerData for threads, an init message for processes). */
 export interface WorkerBootData {
   readonly keel: 1;
-  readonly role: 'pool' | 'remote' | 'loop';
+  readonly role: 'pool' | 'remote' | 'loop' | 'stream';
   readonly loaderHooks: readonly LoaderHook[];
   /** The arena this worker shares with its caller (the data of `arena.share()`). */
   readonly arena?: unknown;

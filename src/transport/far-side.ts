@@ -7,7 +7,13 @@ import { FastLaneServer, kNoMessage, type FastLaneInit } from './fast-lane/duple
 
 export interface CallerChannel<In, Out> {
   readonly bootData: unknown;
-  post(message: Out): void;
+  /**
+   * Sends a message. `wake: false` (fast lane only; elsewhere ignored) does not wake a caller
+   * that sleeps: call `wake()` later, or it sleeps on.
+   */
+  post(message: Out, options?: { readonly wake?: boolean }): void;
+  /** Wakes the caller after posts made with `wake: false`. */
+  wake(): void;
   onMessage(handler: (message: In) => void): void;
   /** Ends this worker or child once what was posted has been handed over. */
   exit(): void;
@@ -24,6 +30,7 @@ export function threadCallerChannel<In, Out>(): CallerChannel<In, Out> {
     post: (message) => {
       port.postMessage(message);
     },
+    wake: () => undefined,
     onMessage: (handler) => {
       port.on('message', handler);
     },
@@ -41,8 +48,11 @@ function laneCallerChannel<In, Out>(init: FastLaneInit): CallerChannel<In, Out> 
   const server = new FastLaneServer<In, Out>(init);
   return {
     bootData: workerData,
-    post: (message) => {
-      server.send(message);
+    post: (message, options) => {
+      server.send(message, options);
+    },
+    wake: () => {
+      server.wakePeer();
     },
     onMessage: (handler) => {
       void (async () => {
@@ -86,6 +96,7 @@ export function processCallerChannel<In, Out>(): Promise<CallerChannel<In, Out>>
         post: (message) => {
           send(message);
         },
+        wake: () => undefined,
         onMessage: (handler) => {
           handle = handler;
           for (const message of early.splice(0)) handler(message);

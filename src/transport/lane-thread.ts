@@ -13,11 +13,23 @@ import { createFastLane, kNoMessage, type FastLaneCaller } from './fast-lane/dup
 import type { EndpointHandlers, WorkerEndpoint } from './endpoint.js';
 import { startThread, type ThreadOptions } from './thread.js';
 
+export interface LaneThreadOptions extends ThreadOptions {
+  /**
+   * How long this thread may spin for a message before it parks, in µs (0..50, default 50;
+   * adaptive, see fast-lane/spin-policy.ts). A stream whose items wait in a buffer gains
+   * nothing from spinning: 0 keeps the caller's CPU for its own work.
+   */
+  readonly callerSpinUs?: number;
+}
+
 export function startLaneThread<In, Out>(
-  options: ThreadOptions,
+  options: LaneThreadOptions,
   handlers: EndpointHandlers<In>,
 ): WorkerEndpoint<Out> {
-  const { caller, serverInit } = createFastLane<Out, In>();
+  const { callerSpinUs, ...threadOptions } = options;
+  const { caller, serverInit } = createFastLane<Out, In>(
+    callerSpinUs === undefined ? {} : { spinUs: callerSpinUs },
+  );
   const drain = () => {
     for (let message = caller.receive(); message !== kNoMessage; message = caller.receive()) {
       handlers.onMessage(message);
@@ -25,8 +37,8 @@ export function startLaneThread<In, Out>(
   };
   const thread = startThread<never, never>(
     {
-      ...options,
-      bootData: { ...(options.bootData as object), lane: serverInit },
+      ...threadOptions,
+      bootData: { ...(threadOptions.bootData as object), lane: serverInit },
       transferList: [serverInit.port],
     },
     {

@@ -1,8 +1,8 @@
 /**
  * What a worker learned at boot that its servers need: the arena it shares with its caller.
  */
-import { Arena, release, type ArenaShared } from '../memory/arena/index.js';
-import { packValue, unpackValue, type PackedValue } from '../memory/transit.js';
+import { Arena, release, type ArenaShared, type ArenaWaitOptions } from '../memory/arena/index.js';
+import { packValue, packValueWaiting, unpackValue, type PackedValue } from '../memory/transit.js';
 import type { ValueMarks } from '../protocol/messages.js';
 
 let workerArena: Arena | undefined;
@@ -19,6 +19,14 @@ export function receivedArgs(args: readonly unknown[], marks: ValueMarks): unkno
 /** A result ready to post, with the marks its message must carry. */
 export function packForCaller(value: unknown): PackedValue {
   return packValue(workerArena, value);
+}
+
+/** A stream item ready to post: waits for room in the arena (backpressure) instead of copying. */
+export function packForCallerWaiting(
+  value: unknown,
+  options: ArenaWaitOptions,
+): Promise<PackedValue> {
+  return packValueWaiting(workerArena, value, options);
 }
 
 /** Gives back the space of a packed result that could not be posted. */

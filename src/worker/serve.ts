@@ -10,10 +10,12 @@ import type {
   WorkerBootData,
 } from '../protocol/messages.js';
 import type { FromLoopWorker, ToLoopWorker } from '../protocol/loop-messages.js';
+import type { FromStreamWorker, ToStreamWorker } from '../protocol/stream-messages.js';
 import { CallServer } from './call-server.js';
 import { serveLoop } from './loop-server.js';
 import { ModuleLoader } from './module-loader.js';
 import { RemoteServer } from './remote-server.js';
+import { serveStream } from './stream-server.js';
 
 export function serve(channel: CallerChannel<unknown, unknown>): void {
   const boot = channel.bootData as WorkerBootData;
@@ -22,6 +24,8 @@ export function serve(channel: CallerChannel<unknown, unknown>): void {
     servePool(channel as CallerChannel<ToPoolWorker, FromPoolWorker>, loader);
   else if (boot.role === 'loop')
     serveLoop(channel as CallerChannel<ToLoopWorker, FromLoopWorker>, loader);
+  else if (boot.role === 'stream')
+    serveStream(channel as CallerChannel<ToStreamWorker, FromStreamWorker>, loader);
   else serveRemote(channel as CallerChannel<ToRemote, FromRemote>, loader);
   channel.post({ type: 'ready' });
 }

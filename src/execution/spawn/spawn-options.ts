@@ -64,8 +64,8 @@ export function spawnSettings(options: SpawnOptions = {}): SpawnSettings {
 }
 
 /** A child process has no resourceLimits option; its heap limit is a flag. */
-function processExecArgv(
-  options: SpawnOptions,
+export function processExecArgv(
+  options: Pick<SpawnOptions, 'resourceLimits' | 'execArgv'>,
   kind: 'thread' | 'process',
 ): readonly string[] | undefined {
   const heapMb = options.resourceLimits?.maxOldGenerationSizeMb;

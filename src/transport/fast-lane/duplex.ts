@@ -210,6 +210,11 @@ class FastLaneEnd<Out, In> {
     return this.#lane.send(message, options);
   }
 
+  /** Wakes the other end if it sleeps, after sends made with `wake: false`. Never blocks. */
+  wakePeer(): void {
+    this.#lane.wakePeer();
+  }
+
   /** The next message, or `kNoMessage`. Never blocks. */
   receive(): In | NoMessage {
     return this.#lane.receive() as In | NoMessage;

@@ -33,6 +33,12 @@ export type FastLaneRoute = 'ring' | 'port';
 export interface FastLaneSendOptions {
   /** Buffers or ports to transfer; the message then always travels over the port. */
   readonly transfer?: readonly Transferable[];
+  /**
+   * False: publish without waking a sleeping receiver (default true). The sender must call
+   * `wakePeer()` later; until then a sleeping receiver does not see the message. Lets a
+   * sender that produces several messages in quick succession pay for one wake-up.
+   */
+  readonly wake?: boolean;
 }
 
 /** Counters of one end, for statistics and tests. */
@@ -80,9 +86,10 @@ export class LaneEnd {
       throw new KeelError('ERR_CLOSED', 'the fast lane is closed');
     }
     const transfer = options?.transfer;
+    const wake = options?.wake ?? true;
     if (transfer === undefined || transfer.length === 0) {
       const byteLength = this.#encodeOrFail(value);
-      if (byteLength >= 0 && this.#writer.tryWrite(this.#encoder.encodedBytes, byteLength)) {
+      if (byteLength >= 0 && this.#writer.tryWrite(this.#encoder.encodedBytes, byteLength, wake)) {
         this.#framesWritten++;
         this.counters.ringSends++;
         return 'ring';
@@ -90,7 +97,7 @@ export class LaneEnd {
     }
     const envelope: PortEnvelope = [this.#framesWritten, value];
     this.#port.postMessage(envelope, transfer);
-    this.#writer.announceOutOfBand();
+    this.#writer.announceOutOfBand(wake);
     this.counters.portSends++;
     return 'port';
   }
@@ -142,6 +149,11 @@ export class LaneEnd {
     }
     this.#reader.takeOutOfBand();
     this.#portHead = received.message as PortEnvelope;
+  }
+
+  /** Wakes the receiver if it sleeps: after sends made with `wake: false`. Never blocks. */
+  wakePeer(): void {
+    this.#writer.wakeConsumer();
   }
 
   /** True when `receive()` would return a message now. Never blocks. */

@@ -153,11 +153,12 @@ export class RingWriter {
 
   /**
    * Producer side. Appends `bytes[0, byteLength)` as one frame and wakes the consumer if it
-   * sleeps. Returns false, writing nothing, when the frame does not fit now (the ring is too
-   * full: retry after the consumer reads) or never (`byteLength > maxMessageBytes`: route it
-   * elsewhere). Never blocks, never allocates.
+   * sleeps (unless `wake` is false: then the producer must call `wakeConsumer()` later, or a
+   * sleeping consumer sleeps on). Returns false, writing nothing, when the frame does not fit
+   * now (the ring is too full: retry after the consumer reads) or never (`byteLength >
+   * maxMessageBytes`: route it elsewhere). Never blocks, never allocates.
    */
-  tryWrite(bytes: Uint8Array, byteLength: number = bytes.length): boolean {
+  tryWrite(bytes: Uint8Array, byteLength: number = bytes.length, wake = true): boolean {
     const tooLarge = byteLength > this.maxMessageBytes;
     if (tooLarge || byteLength < 0 || byteLength > bytes.length) return false;
     const frameBytes = kFrameHeaderBytes + ((byteLength + 3) & ~3);
@@ -175,8 +176,13 @@ export class RingWriter {
     this.#bytes.set(payload, start + kFrameHeaderBytes);
     this.#write = (this.#write + neededBytes) | 0;
     Atomics.store(this.#header, kWriteIndex, this.#write); // makes the frame (and any wrap marker) readable
-    wakeSleeper(this.#header, kSleeping);
+    if (wake) wakeSleeper(this.#header, kSleeping);
     return true;
+  }
+
+  /** Producer side. Wakes the consumer if it sleeps (after writes made with `wake` false). */
+  wakeConsumer(): void {
+    wakeSleeper(this.#header, kSleeping);
   }
 
   #hasRoom(neededBytes: number): boolean {
@@ -187,11 +193,12 @@ export class RingWriter {
 
   /**
    * Producer side. Counts one message sent beside the ring (e.g. over a MessagePort, posted
-   * *before* this call) and wakes the consumer, which treats it as data to look at. Never blocks.
+   * *before* this call) and wakes the consumer (unless `wake` is false, as for `tryWrite`),
+   * which treats it as data to look at. Never blocks.
    */
-  announceOutOfBand(): void {
+  announceOutOfBand(wake = true): void {
     Atomics.add(this.#header, kOutOfBand, 1); // makes one more out-of-band message visible
-    wakeSleeper(this.#header, kSleeping);
+    if (wake) wakeSleeper(this.#header, kSleeping);
   }
 
   /** Either side. Marks the ring closed and wakes the consumer. Idempotent. */

@@ -1,0 +1,79 @@
+/**
+ * The caller's transport to one stream worker: starting it (a thread over a fast lane, or a
+ * child process), and telling it how many items the loop has taken (shared memory for a
+ * thread, `credit` messages for a process).
+ */
+import type { WorkerBootData } from '../protocol/messages.js';
+import type { FromStreamWorker, ToStreamWorker } from '../protocol/stream-messages.js';
+import { CreditWindowConsumer, createCreditWindow } from '../transport/credit-window.js';
+import type { EndpointHandlers, WorkerEndpoint } from '../transport/endpoint.js';
+import { startLaneThread } from '../transport/lane-thread.js';
+import { loaderHooksForWorkers } from '../transport/loader-hooks.js';
+import { startProcess } from '../transport/process.js';
+import type { ArenaShared } from '../memory/arena/index.js';
+import type { StreamSettings } from './stream-options.js';
+
+/** Publishes the count of items taken; `wake` lets a producer blocked on a full buffer go on. */
+export interface CreditLine {
+  /** Shared memory to put in the start message, when this line uses it. */
+  readonly memory: SharedArrayBuffer | undefined;
+  publish(taken: number, wake: boolean): void;
+}
+
+export function startStreamEndpoint(
+  settings: StreamSettings,
+  arena: ArenaShared | undefined,
+  handlers: EndpointHandlers<FromStreamWorker>,
+): WorkerEndpoint<ToStreamWorker> {
+  const bootData: WorkerBootData = {
+    keel: 1,
+    role: 'stream',
+    loaderHooks: loaderHooksForWorkers(),
+    ...(arena ? { arena } : {}),
+  };
+  const common = { bootData, env: settings.env, execArgv: settings.execArgv };
+  if (settings.kind === 'process') return startProcess(common, handlers);
+  // Items wait in a buffer: a wait for one is long or rare, and spinning for it would only
+  // spend this thread's CPU, so the caller parks at once.
+  return startLaneThread(
+    { ...common, resourceLimits: settings.resourceLimits, name: 'keel-stream', callerSpinUs: 0 },
+    handlers,
+  );
+}
+
+export function creditLine(
+  kind: 'thread' | 'process',
+  endpoint: WorkerEndpoint<ToStreamWorker>,
+): CreditLine {
+  return kind === 'thread' ? new SharedCreditLine() : new MessageCreditLine(endpoint);
+}
+
+class SharedCreditLine implements CreditLine {
+  readonly memory = createCreditWindow();
+  readonly #window = new CreditWindowConsumer(this.memory);
+
+  publish(taken: number, wake: boolean): void {
+    this.#window.publish(taken, wake);
+  }
+}
+
+/** A process learns the count only when woken: one IPC message per batch. */
+class MessageCreditLine implements CreditLine {
+  readonly memory = undefined;
+  readonly #endpoint: WorkerEndpoint<ToStreamWorker>;
+  #posted = 0;
+
+  constructor(endpoint: WorkerEndpoint<ToStreamWorker>) {
+    this.#endpoint = endpoint;
+  }
+
+  publish(taken: number, wake: boolean): void {
+    if (!wake || taken === this.#posted) return;
+    this.#posted = taken;
+    try {
+      this.#endpoint.post({ type: 'credit', taken });
+    } catch {
+      // The child is gone; its exit is reported separately.
+    }
+  }
+}

@@ -1,0 +1,118 @@
+// A stream item's envelope crosses in a flat numeric form when its shape allows: whatever the
+// value, packing it for a stream, encoding it with the fast lane's codec, decoding and
+// unpacking gives it back deep-equal; simple items (a leaf, or leaves as own properties of a
+// plain object or array) take the lane's compact path.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { Arena } from '../dist/memory/arena/index.js';
+import { isFlatEnvelope } from '../dist/memory/arena/flat-envelope.js';
+import { packValueWaiting, unpackValue } from '../dist/memory/transit.js';
+import { MessageDecoder, MessageEncoder } from '../dist/transport/fast-lane/codec.js';
+
+const kSeed = 0x6b65656c;
+const kMinBytes = 256;
+
+const kMakers: Record<string, (bytes: number, seed: number) => object> = {
+  Uint8Array: (bytes, seed) => new Uint8Array(bytes).fill(seed & 0xff),
+  Float32Array: (bytes, seed) => new Float32Array(bytes >> 2).fill(seed / 7),
+  Float64Array: (bytes, seed) => new Float64Array(bytes >> 3).fill(seed / 3),
+  DataView: (bytes, seed) => new DataView(new Uint8Array(bytes).fill(seed & 0x7f).buffer),
+  Buffer: (bytes, seed) => Buffer.alloc(bytes, seed & 0xff),
+  ArrayBuffer: (bytes, seed) => new Uint8Array(bytes).fill(seed & 0x3f).buffer,
+  subarray: (bytes, seed) => new Uint8Array(bytes + 64).fill(seed & 0xff).subarray(64),
+};
+
+const leafArbitrary = fc
+  .record({
+    kind: fc.constantFrom(...Object.keys(kMakers)),
+    bytes: fc.oneof(fc.integer({ min: 8, max: 64 }), fc.integer({ min: 256, max: 4096 })),
+    seed: fc.integer({ min: 0, max: 1000 }),
+  })
+  .map(({ kind, bytes, seed }) => kMakers[kind]!(bytes & ~7, seed));
+
+const primitiveArbitrary = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.string({ maxLength: 12 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+);
+
+const { value: valueArbitrary } = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    leafArbitrary,
+    primitiveArbitrary,
+    fc.array(tie('value'), { maxLength: 5 }),
+    fc.dictionary(fc.string({ maxLength: 6 }), tie('value'), { maxKeys: 5, noNullPrototype: true }),
+    fc
+      .array(fc.tuple(fc.string(), tie('value')), { maxLength: 3 })
+      .map((entries) => new Map(entries)),
+  ),
+}));
+
+/** Packs `value` as a stream item, sends it through the lane's codec, unpacks it. */
+async function crossAsStreamItem(arena: Arena, value: unknown) {
+  const packed = await packValueWaiting(arena, value, {});
+  const message = { type: 'item', value: packed.value, ...packed.marks };
+  const encoder = new MessageEncoder();
+  const byteLength = encoder.encode(message);
+  const shared = new SharedArrayBuffer(byteLength + 8);
+  new Uint8Array(shared).set(encoder.encodedBytes.subarray(0, byteLength));
+  const decoded = new MessageDecoder(shared).decode(0, byteLength) as typeof message;
+  return {
+    flat: isFlatEnvelope(packed.value),
+    encoding: encoder.lastKind,
+    restored: unpackValue(arena, decoded.value, decoded),
+  };
+}
+
+test('any value crosses as a stream item and comes back deep-equal, its arena space returned on release', async () => {
+  const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
+  await fc.assert(
+    fc.asyncProperty(valueArbitrary, async (value) => {
+      const { restored } = await crossAsStreamItem(arena, value);
+      assert.deepStrictEqual(restored, value);
+      arena.release(restored);
+      assert.equal(arena.stats().bytesInUse, 0);
+    }),
+    { seed: kSeed, numRuns: 300 },
+  );
+});
+
+test('a frame, or frames as own properties of a plain object or array, take the compact path as views', async () => {
+  const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
+  const frame = new Uint8Array(4096).fill(9);
+  const items: unknown[] = [
+    frame,
+    { frame, index: 3, shape: [64, 64], label: 'left' },
+    [frame, new Float32Array(512).fill(0.5), 7],
+    { frame, small: new Uint8Array(16).fill(1) }, // a small leaf stays in the value: V8's path
+  ];
+  for (const [index, item] of items.entries()) {
+    const { flat, encoding, restored } = await crossAsStreamItem(arena, item);
+    assert.ok(flat, `item ${index} is flat`);
+    assert.equal(encoding, index === 3 ? 'v8' : 'compact', `item ${index}`);
+    assert.deepStrictEqual(restored, item);
+    const view = (
+      Array.isArray(restored) ? restored[0] : ((restored as { frame?: unknown }).frame ?? restored)
+    ) as Uint8Array;
+    assert.ok(view.buffer instanceof SharedArrayBuffer, `item ${index}: a view over the arena`);
+    arena.release(restored);
+  }
+  assert.equal(arena.stats().bytesInUse, 0);
+});
+
+test('markers deeper than the top level, or in a Map, keep the envelope form', async () => {
+  const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
+  const frame = new Uint8Array(4096).fill(2);
+  for (const item of [{ camera: { frame } }, new Map([['frame', frame]]), [[frame]]]) {
+    const { flat, restored } = await crossAsStreamItem(arena, item);
+    assert.equal(flat, false);
+    assert.deepStrictEqual(restored, item);
+    arena.release(restored);
+  }
+  assert.equal(arena.stats().bytesInUse, 0);
+});
