@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Arena, iterateInWorker, release } from '../dist/index.js';
-import { kFrameBytes } from './fixtures/stream-frames.mjs';
+import { kFrameBytes, kTailByte } from './fixtures/frame.mjs';
 
 const flags = Object.fromEntries(
   process.argv.slice(2).map((arg) => {
@@ -27,7 +27,7 @@ const warmup = Number(flags.warmup ?? 3000);
 const buffer = Number(flags.buffer ?? 4);
 const kind = flags.kind ?? 'thread';
 const useArena = flags['no-arena'] === undefined;
-const producer = new URL('./fixtures/stream-frames.mjs', import.meta.url);
+const producer = new URL('./fixtures/keel-stream.mjs', import.meta.url);
 
 function mainCpuUs() {
   try {
@@ -61,11 +61,17 @@ async function stream(arena, count, measureFrom) {
   let stop;
   const stopStart = startMeter();
   let start;
-  for await (const frame of iterateInWorker(producer, 'frames', [count], options)) {
-    if (frame.length !== kFrameBytes || frame[kFrameBytes - 1] !== 0xa5) {
+  for await (const frame of iterateInWorker(
+    producer,
+    'frames',
+    [{ count, intervalMs: 0 }],
+    options,
+  )) {
+    if (frame.length !== kFrameBytes || frame[kFrameBytes - 1] !== kTailByte) {
       throw new Error(`frame ${received} was not carried intact`);
     }
-    if (frame[0] !== (received & 0xff)) throw new Error(`frame ${received} arrived out of order`);
+    if (frame[8] !== ((received + 1) & 0xff))
+      throw new Error(`frame ${received} arrived out of order`);
     received++;
     release(frame);
     if (received === 1) start = stopStart(1);

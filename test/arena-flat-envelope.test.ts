@@ -116,3 +116,21 @@ test('markers deeper than the top level, or in a Map, keep the envelope form', a
   }
   assert.equal(arena.stats().bytesInUse, 0);
 });
+
+test('views forwarded by reference keep their holds in the flat form', async () => {
+  const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
+  const first = arena.restore(arena.offload(new Uint8Array(8192).fill(4)));
+  const second = arena.restore(arena.offload(new Float64Array(1024).fill(0.25)));
+  const unitsBefore = arena.stats().units;
+  const item = { first, second, tail: first.subarray(4096), seq: 1 };
+  const { flat, restored } = await crossAsStreamItem(arena, item);
+  assert.ok(flat);
+  assert.deepStrictEqual(restored, item);
+  assert.equal(arena.stats().units, unitsBefore, 'no unit was added: both crossed by reference');
+  assert.equal(restored.first.byteOffset, first.byteOffset);
+  assert.equal(restored.second.byteOffset, second.byteOffset);
+  arena.release([first, second]);
+  assert.ok(arena.stats().bytesInUse > 0, 'the restored item still holds both units');
+  arena.release(restored);
+  assert.equal(arena.stats().bytesInUse, 0);
+});

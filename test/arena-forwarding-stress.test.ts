@@ -52,7 +52,10 @@ test(
       worker.on('message', (message: RelayMessage) => {
         try {
           if ('error' in message) throw new Error(`relay: ${message.error}`);
-          if ('finished' in message) return resolve();
+          if ('finished' in message) {
+            resolve();
+            return;
+          }
           const item = arena.restore(message.envelope) as Item;
           checkItemTyped(item, kStream, message.seq);
           if (held.length < kMainHeld && decide() < 0.4) held.push({ item, seq: message.seq });

@@ -16,7 +16,7 @@ import {
 const kThreads = 2;
 const flags = parseFlags();
 const lib = String(flags.lib);
-const params = flags.quick ? { warmup: 50, calls: 300 } : { warmup: 200, calls: 2_000 };
+const params = flags.quick ? { warmup: 50, calls: 300 } : { warmup: 2_000, calls: 2_000 };
 
 runCell({ scenario: 'frames-pool', lib }, async () => {
   const createAdapter = poolBinaryAdapters[lib];

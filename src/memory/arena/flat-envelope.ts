@@ -14,7 +14,9 @@
  *   , keyLeaves  for each key, the index of its marker
  *   , ticket     [] (no unit) or [arenaId, slot, generation, ...regions]
  *   , groups     the envelope's groups (flat triples)
- *   , leaves     4 numbers per marker: type code (kLeafTypes), group, byteOffset, length ]
+ *   , leaves     4 numbers per marker: type code (kLeafTypes), group, byteOffset, length
+ *   , holds      per hold (a view forwarded by reference): entry, generation, then its unit's
+ *                ticket as [arenaId, slot, generation, regionNumbers, ...regions] ]
  *
  * `flattenEnvelope` returns undefined for any other shape (markers deeper than the top level,
  * Maps or Sets holding markers, inline Buffers); such envelopes cross as they are. An envelope
@@ -24,6 +26,7 @@ import {
   kEnvelopeKind,
   type ArenaEnvelope,
   type ArenaTicket,
+  type HoldTicket,
   type LeafMarker,
 } from './envelope.js';
 import type { LeafType } from './leaf-types.js';
@@ -36,6 +39,7 @@ export type FlatEnvelope = readonly [
   ticket: readonly number[],
   groups: readonly number[],
   leaves: readonly number[],
+  holds: readonly number[],
 ];
 
 /** Type codes of the flat form: the index in this list. Append only. */
@@ -59,7 +63,7 @@ const kLeafTypes: readonly LeafType[] = [
 const kLeafCodes = new Map(kLeafTypes.map((type, code) => [type, code]));
 
 export function isFlatEnvelope(value: unknown): value is FlatEnvelope {
-  return Array.isArray(value) && value.length === 7;
+  return Array.isArray(value) && value.length === 8;
 }
 
 /** The flat form of `envelope`, or undefined when it has another shape. */
@@ -93,7 +97,7 @@ export function flattenEnvelope(envelope: ArenaEnvelope): FlatEnvelope | undefin
 
 /** The envelope a flat form stands for (its value is patched in place). */
 export function inflateEnvelope(flatForm: FlatEnvelope): ArenaEnvelope {
-  const [flatValue, rootLeaf, keys, keyLeaves, ticket, groups, numbers] = flatForm;
+  const [flatValue, rootLeaf, keys, keyLeaves, ticket, groups, numbers, holdNumbers] = flatForm;
   const leaves: LeafMarker[] = [];
   for (let index = 0; index + 3 < numbers.length; index += 4) {
     leaves.push({
@@ -110,7 +114,16 @@ export function inflateEnvelope(flatForm: FlatEnvelope): ArenaEnvelope {
     container[key] = leaves[keyLeaves[index] ?? -1];
     slots.push(container, key);
   });
-  return { kind: kEnvelopeKind, value, unit: ticketOf(ticket), groups, leaves, slots, rebuild: [] };
+  return {
+    kind: kEnvelopeKind,
+    value,
+    unit: ticketOf(ticket),
+    holds: holdsOf(holdNumbers),
+    groups,
+    leaves,
+    slots,
+    rebuild: [],
+  };
 }
 
 function flat(
@@ -126,7 +139,25 @@ function flat(
   for (const marker of envelope.leaves) {
     leaves.push(kLeafCodes.get(marker.type) ?? -1, marker.group, marker.byteOffset, marker.length);
   }
-  return [value, rootLeaf, keys, keyLeaves, ticket, envelope.groups, leaves];
+  const holds: number[] = [];
+  for (const { entry, generation, unit: held } of envelope.holds) {
+    holds.push(entry, generation, held.arenaId, held.slot, held.generation, held.regions.length);
+    holds.push(...held.regions);
+  }
+  return [value, rootLeaf, keys, keyLeaves, ticket, envelope.groups, leaves, holds];
+}
+
+function holdsOf(numbers: readonly number[]): HoldTicket[] {
+  const holds: HoldTicket[] = [];
+  let index = 0;
+  while (index + 5 < numbers.length) {
+    const [entry = -1, generation = 0, arenaId = 0, slot = -1, unitGeneration = 0, count = 0] =
+      numbers.slice(index, index + 6);
+    const regions = numbers.slice(index + 6, index + 6 + count);
+    holds.push({ entry, generation, unit: { arenaId, slot, generation: unitGeneration, regions } });
+    index += 6 + count;
+  }
+  return holds;
 }
 
 function ticketOf(numbers: readonly number[]): ArenaTicket | null {
