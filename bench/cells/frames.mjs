@@ -127,7 +127,9 @@ async function measureStream() {
   }
   const usage = meter.stop();
 
-  const streamWarmup = Math.min(params.warmup, 100);
+  // A new stream is a new worker: it gets as many frames before measuring as the request rows'
+  // remote had had by their streaming phase (warm-up plus the one-at-a-time frames).
+  const streamWarmup = params.warmup + params.frames;
   seen = 0;
   let streamMeter;
   for await (const frame of open(streamWarmup + params.streamFrames, 0)) {
