@@ -171,7 +171,7 @@ export const scenarios = [
     id: 'frames',
     group: 'frames',
     title: 'Frames: a 1.2 MB frame produced in a worker, received on the main thread',
-    note: 'A fresh 480x848x3 Uint8Array per request. main = main-thread CPU µs per frame received (Linux schedstat of the main thread; ELU active time beside it), 2,000 frames one at a time after 200 warm-up; latency = worker stamp to frame in hand (process.hrtime both sides); GB/s and main µs/frame streaming = 3,000 frames back to back, 4 requests in flight (--quick: 300 / 300). One at a time, each frame wakes an idle main thread, whose wake-up (~15-60 µs of CPU on this VM) is counted; streaming, the main thread is busy receiving and pays per frame only what receiving costs. keel-stream: iterateInWorker with an arena (buffer 4), the generator paced at 2 ms per frame for the per-frame figures, free-running for GB/s.',
+    note: 'A fresh 480x848x3 Uint8Array per request. main = main-thread CPU µs per frame received (Linux schedstat of the main thread; ELU active time beside it), 2,000 frames one at a time after 200 warm-up; latency = worker stamp to frame in hand (process.hrtime both sides); GB/s and main µs/frame streaming = 3,000 frames back to back, 4 requests in flight (--quick: 300 / 300). One at a time, each frame wakes an idle main thread, and that wake-up is counted; streaming, the main thread is busy receiving and pays per frame only what receiving costs. keel-stream: iterateInWorker with an arena (buffer 4), the generator paced at 2 ms per frame for the per-frame figures, free-running for GB/s.',
     cell: 'frames.mjs',
     subject: 'keel-stream',
     others: ['keel-arena', 'keel-thread'],
