@@ -29,10 +29,7 @@ const kPackedHandles: ValueMarks = { packed: true, handles: true };
 export function packValue(arena: Arena | undefined, value: unknown): PackedValue {
   const handles = sharedObjectHandlesMade();
   if (!arena) return { value, marks: handles ? kHandles : kNoMarks, envelope: undefined };
-  const envelope = arena.offload(value);
-  // The flat form decodes several times faster on the receiving thread (flat-envelope.ts).
-  const posted = flattenEnvelope(envelope) ?? envelope;
-  return { value: posted, marks: handles ? kPackedHandles : kPacked, envelope };
+  return packedEnvelope(arena.offload(value), handles);
 }
 
 /**
@@ -46,7 +43,11 @@ export async function packValueWaiting(
 ): Promise<PackedValue> {
   const handles = sharedObjectHandlesMade();
   if (!arena) return { value, marks: handles ? kHandles : kNoMarks, envelope: undefined };
-  const envelope = await arena.offloadAsync(value, options);
+  return packedEnvelope(await arena.offloadAsync(value, options), handles);
+}
+
+/** The flat form, when the envelope's shape allows, decodes several times faster (flat-envelope.ts). */
+function packedEnvelope(envelope: ArenaEnvelope, handles: boolean): PackedValue {
   const posted = flattenEnvelope(envelope) ?? envelope;
   return { value: posted, marks: handles ? kPackedHandles : kPacked, envelope };
 }

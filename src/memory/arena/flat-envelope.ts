@@ -29,7 +29,7 @@ import {
   type HoldTicket,
   type LeafMarker,
 } from './envelope.js';
-import type { LeafType } from './leaf-types.js';
+import { kLeafTypes } from './leaf-types.js';
 
 export type FlatEnvelope = readonly [
   value: unknown,
@@ -42,24 +42,7 @@ export type FlatEnvelope = readonly [
   holds: readonly number[],
 ];
 
-/** Type codes of the flat form: the index in this list. Append only. */
-const kLeafTypes: readonly LeafType[] = [
-  'Int8Array',
-  'Uint8Array',
-  'Uint8ClampedArray',
-  'Int16Array',
-  'Uint16Array',
-  'Int32Array',
-  'Uint32Array',
-  'Float16Array',
-  'Float32Array',
-  'Float64Array',
-  'BigInt64Array',
-  'BigUint64Array',
-  'DataView',
-  'Buffer',
-  'ArrayBuffer',
-];
+/** Type codes of the flat form: indexes into kLeafTypes (both ends run the same build). */
 const kLeafCodes = new Map(kLeafTypes.map((type, code) => [type, code]));
 
 export function isFlatEnvelope(value: unknown): value is FlatEnvelope {

@@ -57,6 +57,9 @@ const kViewTypes: readonly LeafType[] = [
   'DataView',
 ];
 
+/** Every leaf type, in a fixed order (the flat envelope's type codes are indexes into it). */
+export const kLeafTypes: readonly LeafType[] = [...kViewTypes, 'Buffer', 'ArrayBuffer'];
+
 const kConstructors = new Map<LeafType, ViewConstructor>();
 const kTypeByPrototype = new Map<object, LeafType>();
 for (const type of kViewTypes) {
