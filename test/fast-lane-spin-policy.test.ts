@@ -92,3 +92,16 @@ test('a window of zero never spins, and bad options are refused with their name'
     message: /probeEvery/,
   });
 });
+
+test('a probe spins probeSpinUs, the ordinary window stays maxSpinUs', () => {
+  const spin = new AdaptiveSpin({ maxSpinUs: 100, probeEvery: 2, probeSpinUs: 300 });
+  assert.equal(spin.budgetUs(), 100);
+  spin.record(false);
+  assert.equal(spin.budgetUs(), 100);
+  spin.record(false);
+  assert.deepEqual(budgetsWhileMissing(spin, 2), [0, 300], 'the probe is the longer spin');
+  spin.record(true);
+  assert.equal(spin.budgetUs(), 100, 'a hit brings the plain window back');
+  assert.throws(() => new AdaptiveSpin({ maxSpinUs: 10, probeSpinUs: -1 }), /probeSpinUs/);
+  assert.equal(new AdaptiveSpin({ maxSpinUs: 0, probeSpinUs: 300 }).budgetUs(), 0);
+});

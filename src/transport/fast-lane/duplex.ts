@@ -121,6 +121,11 @@ export function createFastLane<Request = unknown, Response = unknown>(
   return { caller, serverInit: { requests, responses, port: port2 } };
 }
 
+/** Spins because the other end was found awake that may miss in a row before they stop. */
+const kMaxPeerAwakeMisses = 2;
+/** A worker's probe spins this many times its window (see AdaptiveSpinOptions.probeSpinUs). */
+const kServerProbeFactor = 3;
+
 /** The waits of one end: the adaptive spin, then a sleep, counted. For one thread. */
 class LaneWaiter {
   readonly #lane: LaneEnd;
@@ -130,24 +135,45 @@ class LaneWaiter {
   #spinHits = 0;
   #spinMisses = 0;
   #sleeps = 0;
+  #peerAwakeMisses = 0;
 
-  constructor(lane: LaneEnd, maxSpinUs: number, spinCapUs: number) {
+  constructor(lane: LaneEnd, maxSpinUs: number, spinCapUs: number, probeSpinUs = maxSpinUs) {
     this.#lane = lane;
     this.#spinCapUs = spinCapUs;
-    this.#policy = new AdaptiveSpin({ maxSpinUs });
+    this.#policy = new AdaptiveSpin({ maxSpinUs, probeSpinUs });
   }
 
-  /** The outcome without sleeping (after a spin, when the policy or `spinUs` asks for one). */
+  /**
+   * The outcome without sleeping (after a spin, when the policy or `spinUs` asks for one).
+   *
+   * When the policy says sleep but our last message found the other end awake (spinning for
+   * it), this wait spins anyway: the answer is likely to come at once. With the worker's
+   * longer probes this gets two ends that both stopped spinning (a slow start, a GC pause, a
+   * busy core) out of that state, where each would find the other asleep on every message.
+   * Two such spins that miss in a row stop it until a spin hits (an end that is awake but slow
+   * to answer: a long task).
+   */
   spinPhase(spinUs: number | undefined): FastLaneWait | undefined {
     const reader = this.#lane.reader;
     if (reader.ready()) return this.#outcome(true);
-    const budgetUs =
+    let budgetUs =
       spinUs === undefined ? this.#policy.budgetUs() : Math.min(spinUs, this.#spinCapUs);
+    const peerAwake =
+      !(budgetUs > 0) &&
+      spinUs === undefined &&
+      this.#peerAwakeMisses < kMaxPeerAwakeMisses &&
+      this.#lane.peerWasAwake;
+    if (peerAwake) budgetUs = this.#policy.maxSpinUs;
     if (!(budgetUs > 0)) return undefined;
     const hit = reader.spinFor(budgetUs);
     if (spinUs === undefined) this.#policy.record(hit);
-    if (hit) this.#spinHits++;
-    else this.#spinMisses++;
+    if (hit) {
+      this.#spinHits++;
+      this.#peerAwakeMisses = 0;
+    } else {
+      this.#spinMisses++;
+      if (peerAwake) this.#peerAwakeMisses++;
+    }
     return hit ? this.#outcome(true) : undefined;
   }
 
@@ -200,9 +226,9 @@ class FastLaneEnd<Out, In> {
   readonly #lane: LaneEnd;
   protected readonly waiter: LaneWaiter;
 
-  constructor(lane: LaneEnd, spinUs: number, spinCapUs: number) {
+  constructor(lane: LaneEnd, spinUs: number, spinCapUs: number, probeSpinUs = spinUs) {
     this.#lane = lane;
-    this.waiter = new LaneWaiter(lane, spinUs, spinCapUs);
+    this.waiter = new LaneWaiter(lane, spinUs, spinCapUs, probeSpinUs);
   }
 
   /** Sends a message (ring or port, ordered either way); never blocks. See `LaneEnd.send`. */
@@ -284,7 +310,12 @@ export class FastLaneServer<Request = unknown, Response = unknown> extends FastL
     if (typeof init !== 'object' || init === null || !(init.port instanceof MessagePort)) {
       throw invalidArgument('init', 'the serverInit of createFastLane()', init);
     }
-    super(new LaneEnd(init.responses, init.requests, init.port), spinUs, kMaxServerSpinUs);
+    super(
+      new LaneEnd(init.responses, init.requests, init.port),
+      spinUs,
+      kMaxServerSpinUs,
+      spinUs * kServerProbeFactor,
+    );
   }
 
   /**

@@ -76,6 +76,11 @@ export class LaneEnd {
     return this.#reader;
   }
 
+  /** Whether the last message sent found the other end awake (spinning for it). */
+  get peerWasAwake(): boolean {
+    return this.#writer.consumerWasAwake;
+  }
+
   /**
    * Sends one message, through the ring when it fits, else over the port (see the file
    * comment); never blocks. Throws `ERR_CLOSED` after either end closed, and the platform's

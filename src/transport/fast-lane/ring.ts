@@ -139,6 +139,7 @@ export class RingWriter {
   #write: number;
   /** Last seen consumer index: refreshed only when the ring looks full, to spare a shared load. */
   #readSeen: number;
+  #consumerWasAwake = false;
 
   constructor(buffer: SharedArrayBuffer) {
     this.#header = checkedHeader(buffer);
@@ -176,13 +177,25 @@ export class RingWriter {
     this.#bytes.set(payload, start + kFrameHeaderBytes);
     this.#write = (this.#write + neededBytes) | 0;
     Atomics.store(this.#header, kWriteIndex, this.#write); // makes the frame (and any wrap marker) readable
-    if (wake) wakeSleeper(this.#header, kSleeping);
+    if (wake) this.#wake();
     return true;
   }
 
   /** Producer side. Wakes the consumer if it sleeps (after writes made with `wake` false). */
   wakeConsumer(): void {
-    wakeSleeper(this.#header, kSleeping);
+    this.#wake();
+  }
+
+  /**
+   * True when the last message sent with a wake found the consumer awake (spinning for it):
+   * its answer, if it has one to give, is likely to come at once.
+   */
+  get consumerWasAwake(): boolean {
+    return this.#consumerWasAwake;
+  }
+
+  #wake(): void {
+    this.#consumerWasAwake = !wakeSleeper(this.#header, kSleeping);
   }
 
   #hasRoom(neededBytes: number): boolean {
@@ -198,7 +211,7 @@ export class RingWriter {
    */
   announceOutOfBand(wake = true): void {
     Atomics.add(this.#header, kOutOfBand, 1); // makes one more out-of-band message visible
-    if (wake) wakeSleeper(this.#header, kSleeping);
+    if (wake) this.#wake();
   }
 
   /** Either side. Marks the ring closed and wakes the consumer. Idempotent. */

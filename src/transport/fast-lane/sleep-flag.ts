@@ -32,11 +32,16 @@ type AtomicsWaitAsync = (
   | { async: false; value: 'not-equal' | 'timed-out' }
   | { async: true; value: Promise<'ok' | 'timed-out'> };
 
-/** Producer side: wakes the consumer if it announced that it may sleep. One load when it did not. */
-export function wakeSleeper(words: Int32Array, flagIndex: number): void {
+/**
+ * Producer side: wakes the consumer if it announced that it may sleep. One load when it did not.
+ * Returns true when it had to wake it (the consumer was asleep, or about to be).
+ */
+export function wakeSleeper(words: Int32Array, flagIndex: number): boolean {
   if (Atomics.load(words, flagIndex) !== 0 && Atomics.exchange(words, flagIndex, 0) === 1) {
     Atomics.notify(words, flagIndex);
+    return true;
   }
+  return false;
 }
 
 /**

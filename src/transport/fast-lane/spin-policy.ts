@@ -31,6 +31,12 @@ export interface AdaptiveSpinOptions {
   readonly maxSpinUs: number;
   /** While spinning is off, the first probe comes after this many waits (default 16). */
   readonly probeEvery?: number;
+  /**
+   * How long a probe spins (default `maxSpinUs`). Longer than the window on a worker's side:
+   * when both ends have stopped spinning, the other end's next message comes after its own
+   * wake-up (50-100 µs on the reference VM), which a probe of the plain window cannot see.
+   */
+  readonly probeSpinUs?: number;
 }
 
 /**
@@ -44,6 +50,7 @@ export interface AdaptiveSpinOptions {
 export class AdaptiveSpin {
   readonly #maxSpinUs: number;
   readonly #probeEvery: number;
+  readonly #probeSpinUs: number;
   #confidence = kMaxConfidence;
   #probeInterval: number;
   #waitsSinceProbe = 0;
@@ -51,15 +58,19 @@ export class AdaptiveSpin {
   #probeNext = false;
 
   constructor(options: AdaptiveSpinOptions) {
-    const { maxSpinUs, probeEvery = kDefaultProbeEvery } = options;
+    const { maxSpinUs, probeEvery = kDefaultProbeEvery, probeSpinUs = maxSpinUs } = options;
     if (!(maxSpinUs >= 0) || !Number.isFinite(maxSpinUs)) {
       throw invalidArgument('maxSpinUs', 'a finite number >= 0', maxSpinUs);
     }
     if (!Number.isInteger(probeEvery) || probeEvery < 1) {
       throw invalidArgument('probeEvery', 'a positive integer', probeEvery);
     }
+    if (!(probeSpinUs >= 0) || !Number.isFinite(probeSpinUs)) {
+      throw invalidArgument('probeSpinUs', 'a finite number >= 0', probeSpinUs);
+    }
     this.#maxSpinUs = maxSpinUs;
     this.#probeEvery = probeEvery;
+    this.#probeSpinUs = maxSpinUs === 0 ? 0 : probeSpinUs;
     this.#probeInterval = probeEvery;
   }
 
@@ -71,7 +82,7 @@ export class AdaptiveSpin {
     this.#waitsSinceProbe = 0;
     this.#probeNext = false;
     this.#probing = true;
-    return this.#maxSpinUs;
+    return this.#probeSpinUs;
   }
 
   /** Reports how a spin of the budget given by `budgetUs()` ended. */
