@@ -207,7 +207,7 @@ export class Arena {
    * @example
    * const frame = arena.allocate(Uint8Array, 480 * 848 * 3);
    * camera.readInto(frame);
-   * const boxes = await pool.run(detectUrl, 'detect', [frame]); // no copy of the frame
+   * const boxes = await pool.run(detectUrl, 'detect', [frame]); // new Pool({ arena }): no copy
    */
   allocate<V extends ArrayBufferView>(
     Type: ArenaViewConstructor<V>,
