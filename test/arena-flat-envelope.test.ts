@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { Arena } from '../dist/memory/arena/index.js';
+import { nestedValueArbitrary } from './arena-arbitraries.ts';
 import { isFlatEnvelope } from '../dist/memory/arena/flat-envelope.js';
 import { packValueWaiting, unpackValue } from '../dist/memory/transit.js';
 import { MessageDecoder, MessageEncoder } from '../dist/transport/fast-lane/codec.js';
@@ -31,27 +32,7 @@ const leafArbitrary = fc
   })
   .map(({ kind, bytes, seed }) => kMakers[kind]!(bytes & ~7, seed));
 
-const primitiveArbitrary = fc.oneof(
-  fc.integer(),
-  fc.double(),
-  fc.string({ maxLength: 12 }),
-  fc.boolean(),
-  fc.constant(null),
-  fc.constant(undefined),
-);
-
-const { value: valueArbitrary } = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leafArbitrary,
-    primitiveArbitrary,
-    fc.array(tie('value'), { maxLength: 5 }),
-    fc.dictionary(fc.string({ maxLength: 6 }), tie('value'), { maxKeys: 5, noNullPrototype: true }),
-    fc
-      .array(fc.tuple(fc.string(), tie('value')), { maxLength: 3 })
-      .map((entries) => new Map(entries)),
-  ),
-}));
+const valueArbitrary = nestedValueArbitrary(leafArbitrary);
 
 /** Packs `value` as a stream item, sends it through the lane's codec, unpacks it. */
 async function crossAsStreamItem(arena: Arena, value: unknown) {

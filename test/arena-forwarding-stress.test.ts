@@ -6,15 +6,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { Arena } from '../dist/memory/arena/index.js';
-// @ts-expect-error a plain .mjs fixture without types
-import { checkItem, makeItem, random } from './fixtures/arena-pattern.mjs';
+import {
+  checkItem,
+  makeItem,
+  random,
+  type PatternItem as Item,
+} from './fixtures/arena-pattern.mjs';
 import { fixture } from './helpers.js';
-
-interface Item {
-  readonly stream: number;
-  readonly seq: number;
-  readonly leaves: ArrayBufferView[];
-}
 
 type RelayMessage =
   | { seq: number; envelope: Parameters<Arena['restore']>[0] }
@@ -26,22 +24,13 @@ const kWindow = 6;
 const kStream = 3;
 const kMainHeld = 5;
 
-const checkItemTyped = checkItem as (item: Item, stream: number, seq: number) => number;
-const makeItemTyped = makeItem as (
-  stream: number,
-  seq: number,
-  next: () => number,
-  maxLeafBytes: number,
-) => Item;
-const randomTyped = random as (seed: number) => () => number;
-
 test(
   'items forwarded back by reference stay intact while both threads hold and release them at random',
   { timeout: 120_000 },
   async () => {
     const arena = new Arena({ bytes: 2 * 2 ** 20, minBytes: 1024, maxUnits: 64 });
-    const makeNext = randomTyped(0xf0a4);
-    const decide = randomTyped(0xbeef);
+    const makeNext = random(0xf0a4);
+    const decide = random(0xbeef);
     const held: { item: Item; seq: number }[] = [];
     const returned = new Map<number, () => void>();
     let failure: Error | undefined;
@@ -57,12 +46,12 @@ test(
             return;
           }
           const item = arena.restore(message.envelope) as Item;
-          checkItemTyped(item, kStream, message.seq);
+          checkItem(item, kStream, message.seq);
           if (held.length < kMainHeld && decide() < 0.4) held.push({ item, seq: message.seq });
           else arena.release(item);
           if (held.length > 0 && decide() < 0.3) {
             const oldest = held.shift()!;
-            checkItemTyped(oldest.item, kStream, oldest.seq);
+            checkItem(oldest.item, kStream, oldest.seq);
             arena.release(oldest.item);
           }
           returned.get(message.seq)?.();
@@ -75,7 +64,7 @@ test(
     const inFlight = new Set<Promise<void>>();
     try {
       for (let seq = 0; seq < kItems && failure === undefined; seq++) {
-        const item = makeItemTyped(kStream, seq, makeNext, 48 * 1024);
+        const item = makeItem(kStream, seq, makeNext, 48 * 1024);
         const envelope = await arena.offloadAsync(item, { timeoutMs: 20_000 });
         const back = new Promise<void>((resolve) => returned.set(seq, resolve));
         const tracked = back.then(() => {
@@ -89,7 +78,7 @@ test(
       await Promise.all(inFlight);
       if (failure) throw failure;
       for (const { item, seq } of held.splice(0)) {
-        checkItemTyped(item, kStream, seq);
+        checkItem(item, kStream, seq);
         arena.release(item);
       }
       worker.postMessage('finish');

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { Arena, type ArenaEnvelope } from '../dist/memory/arena/index.js';
+import { nestedValueArbitrary } from './arena-arbitraries.ts';
 
 const kSeed = 0x6b65656c;
 const kMinBytes = 256;
@@ -102,29 +103,7 @@ const leafArbitrary = fc
     makeLeaf(kind, elements, offsetElements, seed),
   );
 
-const primitiveArbitrary = fc.oneof(
-  fc.integer(),
-  fc.double(),
-  fc.string(),
-  fc.boolean(),
-  fc.constant(null),
-  fc.constant(undefined),
-  fc.bigInt(),
-);
-
-const { value: valueArbitrary } = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leafArbitrary,
-    primitiveArbitrary,
-    fc.array(tie('value'), { maxLength: 5 }),
-    fc.dictionary(fc.string({ maxLength: 6 }), tie('value'), { maxKeys: 5, noNullPrototype: true }),
-    fc
-      .array(fc.tuple(fc.oneof(fc.string(), leafArbitrary), tie('value')), { maxLength: 3 })
-      .map((entries) => new Map(entries)),
-    fc.array(tie('value'), { maxLength: 3 }).map((members) => new Set(members)),
-  ),
-}));
+const valueArbitrary = nestedValueArbitrary(leafArbitrary);
 
 /** Every binary leaf reachable in `value` (containers walked like cloning). */
 function binaryLeaves(value: unknown, seen = new Set<unknown>()): object[] {

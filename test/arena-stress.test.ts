@@ -5,15 +5,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { Arena } from '../dist/memory/arena/index.js';
-// @ts-expect-error a plain .mjs fixture without types
-import { checkItem, makeItem, random } from './fixtures/arena-pattern.mjs';
+import {
+  checkItem,
+  makeItem,
+  random,
+  type PatternItem as Item,
+} from './fixtures/arena-pattern.mjs';
 import { fixture } from './helpers.js';
-
-interface Item {
-  readonly stream: number;
-  readonly seq: number;
-  readonly leaves: ArrayBufferView[];
-}
 
 type PeerMessage =
   | { seq: number; envelope: Parameters<Arena['restore']>[0] }
@@ -27,15 +25,6 @@ const kItemsToReader = 600;
 const kMaxLeafBytes = 48 * 1024;
 const kTimeoutMs = 20_000;
 const kMainHeld = 4;
-
-const checkItemTyped = checkItem as (item: Item, stream: number, seq: number) => number;
-const makeItemTyped = makeItem as (
-  stream: number,
-  seq: number,
-  next: () => number,
-  maxLeafBytes: number,
-) => Item;
-const randomTyped = random as (seed: number) => () => number;
 
 function startPeer(
   arena: Arena,
@@ -54,7 +43,7 @@ test(
   { timeout: 180_000 },
   async (t) => {
     const arena = new Arena({ bytes: 2 * 2 ** 20, minBytes: 1024 });
-    const decide = randomTyped(0x5eed);
+    const decide = random(0x5eed);
     const held: { item: Item; stream: number; seq: number }[] = [];
     const kept: { copy: Item; stream: number; seq: number }[] = [];
     const nextSeq = new Map<number, number>([
@@ -84,7 +73,7 @@ test(
             assert.equal(message.seq, nextSeq.get(stream), 'items arrive in order');
             nextSeq.set(stream, message.seq + 1);
             const item = arena.restore(message.envelope) as Item;
-            receivedBytes += checkItemTyped(item, stream, message.seq);
+            receivedBytes += checkItem(item, stream, message.seq);
             settle(item, stream, message.seq);
           } catch (error) {
             fail(error);
@@ -102,7 +91,7 @@ test(
         }
         if (held.length > 0 && decide() < 0.3) {
           const oldest = held.shift()!;
-          checkItemTyped(oldest.item, oldest.stream, oldest.seq);
+          checkItem(oldest.item, oldest.stream, oldest.seq);
           arena.release(oldest.item);
         }
       };
@@ -141,9 +130,9 @@ test(
         if (writersDone === 2 && acks === kItemsToReader) reader.postMessage('finish');
       };
       void (async () => {
-        const next = randomTyped(3);
+        const next = random(3);
         for (let seq = 0; seq < kItemsToReader; seq++) {
-          const envelope = await arena.offloadAsync(makeItemTyped(3, seq, next, kMaxLeafBytes), {
+          const envelope = await arena.offloadAsync(makeItem(3, seq, next, kMaxLeafBytes), {
             timeoutMs: kTimeoutMs,
           });
           reader.postMessage({ seq, envelope });
@@ -158,11 +147,11 @@ test(
     }
 
     for (const { item, stream, seq } of held.splice(0)) {
-      checkItemTyped(item, stream, seq);
+      checkItem(item, stream, seq);
       arena.release(item);
     }
     for (const { copy, stream, seq } of kept) {
-      checkItemTyped(copy, stream, seq);
+      checkItem(copy, stream, seq);
       for (const leaf of copy.leaves)
         assert.ok(!(leaf.buffer instanceof SharedArrayBuffer), 'a kept leaf owns its memory');
     }
