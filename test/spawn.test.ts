@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { KeelError, close, spawn } from 'keel';
+import { KeelError, close, spawn, type SpawnOptions } from 'keel';
 import { fixture, rejectionOf } from './helpers.ts';
 
 type PolicyModule = typeof import('./fixtures/policy.mjs');
@@ -194,4 +194,21 @@ test('close runs the object dispose hook', async () => {
   ]);
   await close(policy);
   assert.equal(Atomics.load(new Int32Array(flag), 0), 1);
+});
+
+test('spawn refuses bad worker options with ERR_INVALID_ARGUMENT before starting anything', async () => {
+  for (const [options, pattern] of [
+    [{ kind: 'fiber' }, /kind must be 'thread' or 'process'/],
+    [{ execArgv: '--inspect' }, /execArgv must be an array of strings/],
+    [{ env: 'PATH=/bin' }, /env must be an object/],
+    [{ signal: 'stop' }, /signal must be an AbortSignal/],
+    [{ callTimeoutMs: -1 }, /callTimeoutMs must be a number >= 0/],
+  ] as const) {
+    const error = (await rejectionOf(
+      spawn(policyUrl, options as unknown as SpawnOptions),
+    )) as KeelError;
+    assert.ok(error instanceof KeelError);
+    assert.equal(error.code, 'ERR_INVALID_ARGUMENT');
+    assert.match(error.message, pattern);
+  }
 });

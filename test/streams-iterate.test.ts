@@ -203,6 +203,8 @@ describe('iterateInWorker arguments', () => {
       [{ kind: 'fiber' }, /kind must be 'thread' or 'process', got "fiber"/],
       [{ timeoutMs: -1 }, /timeoutMs must be a number >= 0, got -1/],
       [{ signal: 'stop' }, /signal must be an AbortSignal/],
+      [{ execArgv: '--inspect' }, /execArgv must be an array of strings/],
+      [{ env: 'PATH=/bin' }, /env must be an object/],
     ] as const) {
       const stream = iterateInWorker(
         streamsUrl,
