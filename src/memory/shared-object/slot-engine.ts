@@ -166,8 +166,13 @@ export class SlotEngine {
   #pin(copy: number): number {
     const words = this.#words;
     Atomics.add(words, kWord.pins + copy, 1);
+    // The claim before the sequence: a claim seen clear means either no writer can claim this
+    // copy while the pin stands, or a writer already finished it, so the sequence read next is
+    // final. Read the other way round, a reader paused between the two loads for a whole write
+    // could take the sequence from before that write and fail its validation for nothing.
+    const claimed = Atomics.load(words, kWord.claims + copy) !== 0;
     const seq = Atomics.load(words, kWord.seq + copy);
-    if (Atomics.load(words, kWord.claims + copy) === 0 && (seq & 1) === 0) return seq;
+    if (!claimed && (seq & 1) === 0) return seq;
     Atomics.sub(words, kWord.pins + copy, 1);
     return -1;
   }
