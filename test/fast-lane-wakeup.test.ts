@@ -10,6 +10,7 @@ import { createFastLane, kNoMessage } from '../dist/transport/fast-lane/duplex.j
 
 const kMessages = 50_000;
 const kGuardMs = 5_000;
+const kMinSleeps = kMessages / 10;
 
 async function pingPong(waitMode: 'sync' | 'async', spinUs: number) {
   const { caller, serverInit } = createFastLane<number, number>({ spinUs });
@@ -38,10 +39,14 @@ async function pingPong(waitMode: 'sync' | 'async', spinUs: number) {
       }
       assert.equal(answer, i);
     }
-    assert.ok(caller.stats().sleeps > kMessages / 2, 'the caller really slept');
+    // The premise, not the point: enough publishes raced a sleeper. On a loaded machine the
+    // other side often answers before this one gets to sleep, hence a tenth, not a half.
+    const callerSleeps = caller.stats().sleeps;
+    assert.ok(callerSleeps > kMinSleeps, `the caller really slept (${callerSleeps} times)`);
     caller.close();
     const [report] = await reported;
-    assert.ok(report.stats.sleeps > kMessages / 2, 'the worker really slept');
+    const workerSleeps = report.stats.sleeps;
+    assert.ok(workerSleeps > kMinSleeps, `the worker really slept (${workerSleeps} times)`);
   } finally {
     caller.close();
     await worker.terminate();

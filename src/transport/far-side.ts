@@ -14,9 +14,26 @@ export interface CallerChannel<In, Out> {
   post(message: Out, options?: { readonly wake?: boolean }): void;
   /** Wakes the caller after posts made with `wake: false`. */
   wake(): void;
-  onMessage(handler: (message: In) => void): void;
+  /**
+   * Handles every message from the caller, in order. A handler that returns a promise says that
+   * the answers to what it received are still being computed (an async function): the fast lane
+   * then waits for it before spinning for the next message, because a spin holds this thread's
+   * event loop, and with it the very answer the caller waits for.
+   */
+  onMessage(handler: MessageHandler<In>, options?: ReceiveOptions): void;
   /** Ends this worker or child once what was posted has been handed over. */
   exit(): void;
+}
+
+export type MessageHandler<In> = (message: In) => PromiseLike<unknown> | undefined;
+
+export interface ReceiveOptions {
+  /**
+   * Whether the thread may spin for the next message (default true). A role whose own work runs
+   * on this thread's event loop between messages (a stream's generator) passes false: its spin
+   * would stall that work, and its messages (credits) are never urgent.
+   */
+  readonly spin?: boolean;
 }
 
 /** The channel of a worker thread to the thread that started it (over a fast lane if given one). */
@@ -32,7 +49,9 @@ export function threadCallerChannel<In, Out>(): CallerChannel<In, Out> {
     },
     wake: () => undefined,
     onMessage: (handler) => {
-      port.on('message', handler);
+      port.on('message', (message: In) => {
+        void handler(message);
+      });
     },
     // Messages posted before process.exit() in a worker are still delivered to the parent.
     exit: () => process.exit(0),
@@ -54,18 +73,45 @@ function laneCallerChannel<In, Out>(init: FastLaneInit): CallerChannel<In, Out> 
     wake: () => {
       server.wakePeer();
     },
-    onMessage: (handler) => {
+    onMessage: (handler, options = {}) => {
+      const spinning = options.spin === false ? kNoSpin : {};
       void (async () => {
         for (;;) {
+          let answering: PromiseLike<unknown> | undefined;
           for (let message = server.receive(); message !== kNoMessage; message = server.receive()) {
-            handler(message);
+            answering = handler(message) ?? answering;
           }
-          if ((await server.waitForRequestAsync()) === 'closed') return;
+          // Work that is still running after this turn of the event loop (I/O, timers) is not
+          // waited for: the thread parks without spinning, kept alive by its wait, and the
+          // answer goes out whenever the work ends.
+          const running = answering !== undefined && !(await settlesThisTurn(answering));
+          const waitOptions = running ? kNoSpin : spinning;
+          if ((await server.waitForRequestAsync(waitOptions)) === 'closed') return;
         }
       })();
     },
     exit: () => process.exit(0),
   };
+}
+
+const kNoSpin = { spinUs: 0 } as const;
+
+/**
+ * True if `work` settles before this turn of the event loop ends (an async function that awaits
+ * only promises), false once the loop has moved on (it waits for I/O or a timer). Failures count
+ * as settled: they were answered as messages already.
+ */
+export function settlesThisTurn(work: PromiseLike<unknown>): Promise<boolean> {
+  return new Promise((resolve) => {
+    const nextTurn = setImmediate(() => {
+      resolve(false);
+    });
+    const settled = () => {
+      clearImmediate(nextTurn);
+      resolve(true);
+    };
+    work.then(settled, settled);
+  });
 }
 
 /**
@@ -79,14 +125,14 @@ export function processCallerChannel<In, Out>(): Promise<CallerChannel<In, Out>>
   // Several messages can arrive in one read and are emitted back to back, before any promise
   // continuation runs: everything after the boot data waits here until a handler is attached.
   const early: In[] = [];
-  let handle: ((message: In) => void) | undefined;
+  let handle: MessageHandler<In> | undefined;
   let booted: ((bootData: unknown) => void) | undefined;
   process.on('message', (message: unknown) => {
     if (booted) {
       const resolveBoot = booted;
       booted = undefined;
       resolveBoot(message);
-    } else if (handle) handle(message as In);
+    } else if (handle) void handle(message as In);
     else early.push(message as In);
   });
   return new Promise((resolve) => {
@@ -99,7 +145,7 @@ export function processCallerChannel<In, Out>(): Promise<CallerChannel<In, Out>>
         wake: () => undefined,
         onMessage: (handler) => {
           handle = handler;
-          for (const message of early.splice(0)) handler(message);
+          for (const message of early.splice(0)) void handler(message);
         },
         exit: () => {
           // The callback runs once everything queued before this message was written.

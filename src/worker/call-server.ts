@@ -31,7 +31,8 @@ export class CallServer {
     this.#runner = new InOrderRunner(post);
   }
 
-  accept(call: CallMessage): void {
+  /** Starts a call; returns a promise while answers are still being computed (see whenIdle). */
+  accept(call: CallMessage): Promise<void> | undefined {
     if (call.source) this.#define(call.fn, call.source);
     const entry = this.#functions.get(call.fn);
     let args: unknown[] | undefined;
@@ -56,6 +57,7 @@ export class CallServer {
         : {}),
       ...(entry?.shipped ? { explain: explainMissingIdentifier } : {}),
     });
+    return this.#runner.whenIdle();
   }
 
   #define(id: number, source: FunctionSource): void {

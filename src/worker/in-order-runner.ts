@@ -23,6 +23,7 @@ export class InOrderRunner {
   readonly #queue: Job[] = [];
   #head = 0;
   #busy = false;
+  #idle: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(post: (message: ResultMessage | ErrorMessage) => void) {
     this.#post = post;
@@ -36,6 +37,19 @@ export class InOrderRunner {
   push(job: Job): void {
     this.#queue.push(job);
     if (!this.#busy) this.#drain();
+  }
+
+  /** Resolves once every job pushed so far has been answered; undefined when none is left. */
+  whenIdle(): Promise<void> | undefined {
+    if (!this.#busy) return undefined;
+    if (!this.#idle) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((settle) => {
+        resolve = settle;
+      });
+      this.#idle = { promise, resolve };
+    }
+    return this.#idle.promise;
   }
 
   /** Runs queued jobs synchronously for as long as they complete synchronously. */
@@ -55,6 +69,9 @@ export class InOrderRunner {
     this.#queue.length = 0;
     this.#head = 0;
     this.#busy = false;
+    const idle = this.#idle;
+    this.#idle = undefined;
+    idle?.resolve();
   }
 
   #start(job: Job): Promise<void> | undefined {

@@ -42,13 +42,15 @@ export class RemoteServer {
     }
   }
 
-  accept(message: InvokeMessage): void {
+  /** Starts a call; returns a promise while answers are still being computed. */
+  accept(message: InvokeMessage): Promise<void> | undefined {
     const object = this.#object;
     this.#runner.push({
       id: message.id,
       run: () =>
         message.kind === 'call' ? callMember(object, message) : readMember(object, message.name),
     });
+    return this.#runner.whenIdle();
   }
 
   /** Lets the object release what it holds: `[Symbol.asyncDispose]` or `[Symbol.dispose]`. */

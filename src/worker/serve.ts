@@ -37,9 +37,7 @@ function servePool(
   const server = new CallServer(loader, (message) => {
     channel.post(message);
   });
-  channel.onMessage((message) => {
-    server.accept(message);
-  });
+  channel.onMessage((message) => server.accept(message));
 }
 
 function serveRemote(channel: CallerChannel<ToRemote, FromRemote>, loader: ModuleLoader): void {
@@ -47,11 +45,14 @@ function serveRemote(channel: CallerChannel<ToRemote, FromRemote>, loader: Modul
     channel.post(message);
   });
   channel.onMessage((message) => {
-    if (message.type === 'invoke') server.accept(message);
-    else if (message.type === 'start') void server.start(message);
+    if (message.type === 'invoke') return server.accept(message);
+    // Not awaited like calls: a factory that never settles must not stop this loop from
+    // reading what comes next (the caller's startTimeoutMs ends the worker).
+    if (message.type === 'start') void server.start(message);
     else
       void server.dispose().finally(() => {
         channel.exit();
       });
+    return undefined;
   });
 }

@@ -33,13 +33,16 @@ const kSharedWakeLimitMs = 0.25;
 
 export function serveStream(channel: StreamChannel, loader: ModuleLoader): void {
   let run: StreamRun | undefined;
-  channel.onMessage((message) => {
-    if (message.type === 'start-stream') {
-      run = new StreamRun(message, channel);
-      void run.serve(loader);
-    } else if (message.type === 'credit') run?.credit(message.taken);
-    else run?.stop();
-  });
+  channel.onMessage(
+    (message) => {
+      if (message.type === 'start-stream') {
+        run = new StreamRun(message, channel);
+        void run.serve(loader);
+      } else if (message.type === 'credit') run?.credit(message.taken);
+      else run?.stop();
+    },
+    { spin: false },
+  );
 }
 
 /** The generator, seen the way `for await` sees it. */
