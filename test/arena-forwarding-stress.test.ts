@@ -12,7 +12,7 @@ import {
   random,
   type PatternItem as Item,
 } from './fixtures/arena-pattern.mjs';
-import { fixture } from './helpers.js';
+import { fixture } from './helpers.ts';
 
 type RelayMessage =
   | { seq: number; envelope: Parameters<Arena['restore']>[0] }

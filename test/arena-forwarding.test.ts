@@ -4,21 +4,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Arena, KeelError, Pool, close, release, spawn } from 'keel';
-import { fixture } from './helpers.ts';
+import { eventually, fixture } from './helpers.ts';
 
 const frames = fixture('frames.mjs');
 type Frames = typeof import('./fixtures/frames.mjs');
 
 function patterned(byteLength: number, seed: number): Uint8Array {
   return new Uint8Array(byteLength).map((_, i) => (seed * 31 + i * 7) & 0xff);
-}
-
-async function eventually(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!done()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 test('every holder must let go before a forwarded region is reused', () => {

@@ -11,7 +11,7 @@ import {
   random,
   type PatternItem as Item,
 } from './fixtures/arena-pattern.mjs';
-import { fixture } from './helpers.js';
+import { fixture } from './helpers.ts';
 
 type PeerMessage =
   | { seq: number; envelope: Parameters<Arena['restore']>[0] }

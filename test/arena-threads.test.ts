@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { Arena, type ArenaEnvelope } from '../dist/memory/arena/index.js';
-import { fixture } from './helpers.js';
+import { fixture } from './helpers.ts';
 
 test('a worker rebuilds the arena from share(); values cross both ways with the same types and contents', async () => {
   const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: 1024 });

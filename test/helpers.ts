@@ -62,3 +62,12 @@ export function runScript(
     ms: Date.now() - started,
   };
 }
+
+/** Resolves once `done()` is true (polled every 5 ms); fails the test after 5 s. */
+export async function eventually(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

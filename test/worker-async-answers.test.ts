@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { Pool, close, spawn, type KeelError } from 'keel';
 import { settlesThisTurn } from '../dist/transport/far-side.js';
 import type * as AsyncAnswers from './fixtures/async-answers.mjs';
-import { fixture, rejectionOf } from './helpers.js';
+import { fixture, rejectionOf } from './helpers.ts';
 
 const kModule = fixture('async-answers.mjs');
 

@@ -39,7 +39,8 @@ const params = flags.quick
 
 runCell({ scenario: 'frames', lib }, () => {
   if (lib === 'memcpy') return measureMemcpy();
-  if (lib === 'keel-stream') return measureStream();
+  if (lib === 'keel-stream') return measureStream('frames');
+  if (lib === 'keel-stream-in-place') return measureStream('framesInPlace');
   return measureRemote();
 });
 
@@ -100,15 +101,25 @@ async function streamFrames(receive) {
   };
 }
 
-/** keel's stream: iterateInWorker with an arena, each frame released once checked. */
-async function measureStream() {
+const kProducers = {
+  frames: 'a generator yielding one reused source frame (copied into the arena once per item)',
+  framesInPlace:
+    'a generator writing each frame into Arena.current().allocate() (the page pattern and the stamp; it crosses by reference, no copy)',
+};
+
+/**
+ * keel's stream: iterateInWorker with an arena, each frame released once checked. `producer`:
+ * 'frames' (a reused source frame, copied into the arena once per item) or 'framesInPlace'
+ * (each frame written into the arena by the worker, crossing by reference).
+ */
+async function measureStream(producer) {
   const { keel, sources } = await loadKeel();
   if (typeof keel.iterateInWorker !== 'function')
     throw new Error('this keel build has no iterateInWorker');
   const arena = new keel.Arena({ bytes: kArenaBytes });
   const url = new URL('../fixtures/keel-stream.mjs', import.meta.url);
   const open = (count, intervalMs) =>
-    keel.iterateInWorker(url, 'frames', [{ count, intervalMs }], { arena, buffer: kStreamBuffer });
+    keel.iterateInWorker(url, producer, [{ count, intervalMs }], { arena, buffer: kStreamBuffer });
   const receive = (frame) => {
     const latencyUs = ageNs(frame) / 1000;
     checkFrame(frame, lib);
@@ -141,7 +152,7 @@ async function measureStream() {
   return {
     version: installedVersion('keel'),
     settings:
-      `iterateInWorker(url, 'frames', [{ count, intervalMs }], { arena: new Arena({ bytes: ${kArenaBytes / 2 ** 20} MiB }), buffer: ${kStreamBuffer} }), a generator yielding one reused source frame (copied into the arena once per item), each frame released with arena.release(frame); phase 1 paced at ${kPacedIntervalMs} ms per frame` +
+      `iterateInWorker(url, '${producer}', [{ count, intervalMs }], { arena: new Arena({ bytes: ${kArenaBytes / 2 ** 20} MiB }), buffer: ${kStreamBuffer} }), ${kProducers[producer]}, each frame released with arena.release(frame); phase 1 paced at ${kPacedIntervalMs} ms per frame` +
       sourcesNote(sources, ['Arena']),
     params: {
       frameBytes: kFrameBytes,

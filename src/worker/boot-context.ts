@@ -2,13 +2,16 @@
  * What a worker learned at boot that its servers need: the arena it shares with its caller.
  */
 import { Arena, release, type ArenaShared, type ArenaWaitOptions } from '../memory/arena/index.js';
+import { adoptCurrentArena } from '../memory/arena/current.js';
 import { packValue, packValueWaiting, unpackValue, type PackedValue } from '../memory/transit.js';
 import type { ValueMarks } from '../protocol/messages.js';
 
 let workerArena: Arena | undefined;
 
 export function adoptArena(data: unknown): void {
-  if (data !== undefined) workerArena = Arena.fromShared(data as ArenaShared);
+  if (data === undefined) return;
+  workerArena = Arena.fromShared(data as ArenaShared);
+  adoptCurrentArena(workerArena);
 }
 
 /** Arguments as the caller sent them. */
@@ -32,6 +35,15 @@ export function packForCallerWaiting(
 /** Gives back the space of a packed result that could not be posted. */
 export function discardPacked(packed: PackedValue): void {
   if (packed.envelope) workerArena?.discard(packed.envelope);
+}
+
+/**
+ * Ends this thread's holds on the arena views that a posted value carried by reference (views
+ * made with `Arena.current().allocate()`, or received ones passed on): the value was handed
+ * over, as a transferred buffer is. Costs nothing unless something crossed by reference.
+ */
+export function handOver(value: unknown, packed: PackedValue): void {
+  if (packed.envelope !== undefined && packed.envelope.holds.length > 0) release(value);
 }
 
 /** Returns the arena space of received arguments now (views of them must not be used after). */

@@ -28,7 +28,8 @@ export class CallServer {
 
   constructor(loader: ModuleLoader, post: (message: ResultMessage | ErrorMessage) => void) {
     this.#loader = loader;
-    this.#runner = new InOrderRunner(post);
+    // Pool functions are stateless: what they return by reference is theirs no more.
+    this.#runner = new InOrderRunner(post, { handOverResults: true });
   }
 
   /** Starts a call; returns a promise while answers are still being computed (see whenIdle). */

@@ -6,7 +6,7 @@
 import { serializeError } from '../errors.js';
 import { isCloneFailure, notCloneableError } from '../codec/crossing.js';
 import type { ErrorMessage, ResultMessage } from '../protocol/messages.js';
-import { discardPacked, packForCaller } from './boot-context.js';
+import { discardPacked, handOver, packForCaller } from './boot-context.js';
 
 export interface Job {
   readonly id: number;
@@ -18,15 +18,28 @@ export interface Job {
   finish?(): void;
 }
 
+export interface InOrderRunnerOptions {
+  /**
+   * Results are handed over once posted (see boot-context `handOver`): true for stateless pool
+   * functions; false for a remote, whose object may keep what it returns.
+   */
+  readonly handOverResults: boolean;
+}
+
 export class InOrderRunner {
   readonly #post: (message: ResultMessage | ErrorMessage) => void;
+  readonly #handOverResults: boolean;
   readonly #queue: Job[] = [];
   #head = 0;
   #busy = false;
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
 
-  constructor(post: (message: ResultMessage | ErrorMessage) => void) {
+  constructor(
+    post: (message: ResultMessage | ErrorMessage) => void,
+    options: InOrderRunnerOptions,
+  ) {
     this.#post = post;
+    this.#handOverResults = options.handOverResults;
   }
 
   /** True while a job runs or waits. */
@@ -103,6 +116,7 @@ export class InOrderRunner {
     try {
       packed = packForCaller(value);
       this.#post({ type: 'result', id: job.id, value: packed.value, ...packed.marks, runUs });
+      if (this.#handOverResults) handOver(value, packed);
     } catch (error) {
       if (packed) discardPacked(packed);
       const reason = isCloneFailure(error) ? notCloneableError(value, 'result', error) : error;

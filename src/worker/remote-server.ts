@@ -22,7 +22,7 @@ export class RemoteServer {
   constructor(loader: ModuleLoader, post: (message: FromRemote) => void) {
     this.#loader = loader;
     this.#post = post;
-    this.#runner = new InOrderRunner(post);
+    this.#runner = new InOrderRunner(post, { handOverResults: false });
   }
 
   async start(message: StartRemoteMessage): Promise<void> {

@@ -14,7 +14,7 @@ import type {
   ToStreamWorker,
 } from '../protocol/stream-messages.js';
 import type { CallerChannel } from '../transport/far-side.js';
-import { discardPacked, packForCallerWaiting, receivedArgs } from './boot-context.js';
+import { discardPacked, handOver, packForCallerWaiting, receivedArgs } from './boot-context.js';
 import { pickExport, type ModuleLoader } from './module-loader.js';
 import { creditGate, type CreditGate } from './stream-credits.js';
 
@@ -145,6 +145,7 @@ class StreamRun {
         isCloneFailure(error) ? notCloneableError(value, 'item', error) : error,
       );
     }
+    handOver(value, packed); // a yielded item is given away, as a transferred buffer is
     return true;
   }
 }

@@ -3,6 +3,7 @@
  */
 
 import { invalidArgument } from '../../errors.js';
+import { currentArena } from './current.js';
 import { ArenaEngine } from './engine.js';
 import { type ArenaEnvelope, type ArenaTicket, isEnvelope } from './envelope.js';
 import {
@@ -80,6 +81,29 @@ export class Arena {
     const memory = ArenaMemory.create(sizes);
     this.#engine = new ArenaEngine(memory, memory.newHandleId(), sizes.minBytes);
     this.#creator = true;
+  }
+
+  /**
+   * Inside a keel worker thread started with an arena (`new Pool({ arena })`,
+   * `spawn(..., { arena })`, `iterateInWorker(..., { arena })`), that worker's handle of it;
+   * elsewhere (the main thread, child processes, workers without an arena) `undefined`. With
+   * it, worker code writes a result straight into shared memory (`allocate`), and the result
+   * then crosses by reference, with no copy at all.
+   *
+   * @example
+   * // camera.mjs, run by iterateInWorker(url, 'frames', [], { arena })
+   * export function* frames() {
+   *   const arena = Arena.current();
+   *   for (;;) {
+   *     const frame = arena.allocate(Uint8Array, 480 * 848 * 3, { zero: false });
+   *     decodeInto(frame);
+   *     yield frame; // crosses by reference
+   *     release(frame); // this thread's hold; the loop keeps its own
+   *   }
+   * }
+   */
+  static current(): Arena | undefined {
+    return currentArena();
   }
 
   /**
