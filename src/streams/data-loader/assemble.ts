@@ -14,7 +14,7 @@ export async function assembleBatch(
   settings: Pick<LoaderSettings, 'collate' | 'arena'>,
 ): Promise<unknown> {
   const { collate, arena } = settings;
-  if (collate.where === 'caller') return collate.collate((chunks as unknown[][]).flat());
+  if (collate.where === 'caller') return await collate.collate((chunks as unknown[][]).flat());
   const batch = joinChunks(chunks, allocator(arena));
   // The chunks were copied into the batch: their arena space goes back now, not at the next GC.
   if (arena && chunks.length > 1) release(chunks);

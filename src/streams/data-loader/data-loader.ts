@@ -47,7 +47,7 @@ export class DataLoader<B = unknown> implements AsyncIterable<B> {
   readonly #engine: LoaderEngine;
 
   constructor(options: DataLoaderOptions<B>) {
-    this.#engine = new LoaderEngine(loaderSettings(options as DataLoaderOptions<unknown>));
+    this.#engine = new LoaderEngine(loaderSettings(options));
   }
 
   /**

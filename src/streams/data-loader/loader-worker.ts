@@ -106,8 +106,8 @@ async function chunkCollate(
   spec: ChunkCollateSpec,
 ): Promise<Collate | undefined> {
   if (spec.kind === 'none') return undefined;
-  if (spec.kind === 'default') return defaultCollate as Collate;
-  return (await loader.load({ kind: 'export', ...spec.export })) as Collate;
+  if (spec.kind === 'default') return defaultCollate;
+  return await loader.load({ kind: 'export', ...spec.export });
 }
 
 /** A dataset built by a factory may hold resources: its dispose hook runs when the worker ends. */

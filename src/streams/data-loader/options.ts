@@ -30,8 +30,7 @@ export type DatasetOption =
  * `{ module, export }` runs in the workers the same way; a function runs on the calling thread
  * over all the samples of a batch (it cannot cross to a worker).
  */
-export type CollateOption<B> =
-  ModuleExport | ((samples: unknown[]) => B | PromiseLike<B>) | typeof defaultCollate;
+export type CollateOption<B> = ModuleExport | ((samples: unknown[]) => B | PromiseLike<B>);
 
 export interface DataLoaderOptions<B = unknown> {
   /** The dataset every worker loads once. See `DatasetOption`. */
@@ -86,7 +85,7 @@ export interface LoaderSettings {
   readonly workerInit: ExportSpec | undefined;
 }
 
-export function loaderSettings(options: DataLoaderOptions<unknown>): LoaderSettings {
+export function loaderSettings(options: DataLoaderOptions): LoaderSettings {
   if (typeof options !== 'object' || options === null)
     throw invalidArgument('options', 'an object', options);
   checkInteger('batchSize', options.batchSize, 1);
@@ -137,7 +136,7 @@ function datasetSpec(option: DatasetOption | undefined): DatasetSpec {
 }
 
 function collateSettings(option: CollateOption<unknown> | undefined): CollateSettings {
-  if (option === undefined || option === defaultCollate) {
+  if (option === undefined || (option as unknown) === defaultCollate) {
     return { where: 'worker', spec: { kind: 'default' } };
   }
   if (typeof option === 'function') return { where: 'caller', collate: option };
