@@ -63,7 +63,7 @@ describe('DataLoader: errors', () => {
     async () => {
       const loader = makeLoader(
         { length: 20, hangAt: 5 },
-        { batchSize: 4, numWorkers: 2, timeoutMs: 500 },
+        { batchSize: 4, numWorkers: 2, timeoutMs: 3000 },
       );
       try {
         const iterator = loader[Symbol.asyncIterator]();

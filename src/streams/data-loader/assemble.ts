@@ -30,6 +30,8 @@ function allocator(arena: Arena | undefined): AllocateArray {
         return arena.allocate(type, length, { zero: false });
       } catch (error) {
         if (!(error instanceof KeelError && error.code === 'ERR_ARENA_FULL')) throw error;
+        // No room now (or the allocation lock was contended): this batch is copied instead.
+        arena.recordFallback();
       }
     }
     return new type(length);
