@@ -209,6 +209,20 @@ describe('DataLoader: collate and datasets', () => {
     }
   });
 
+  test('a dataset module written in TypeScript loads in the workers', async () => {
+    const loader = new DataLoader<{ square: { data: Float64Array } }>({
+      dataset: fixture('loader-typed-dataset.ts'),
+      batchSize: 5,
+      numWorkers: 2,
+    });
+    try {
+      const [batch] = await collect(loader);
+      assert.deepEqual(Array.from(batch!.square.data), [0, 1, 4, 9, 16]);
+    } finally {
+      await loader.close();
+    }
+  });
+
   test('a collate function runs on the calling thread over the samples of the whole batch, in order', async () => {
     const seen: number[] = [];
     const loader = new DataLoader<number[]>({

@@ -233,7 +233,10 @@ export class EpochRun {
 
   #giveBack(outcome: TeamOutcome): void {
     const team = this.#team;
-    this.#released ??= team ? this.#host.releaseTeam(team, outcome) : Promise.resolve();
+    // Ending workers does not fail; if it ever did, nothing is left to report it to.
+    this.#released ??= team
+      ? this.#host.releaseTeam(team, outcome).catch(() => undefined)
+      : Promise.resolve();
     for (const slot of this.#slots.values()) release(slot.chunks);
     this.#slots.clear();
   }

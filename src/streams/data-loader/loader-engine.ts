@@ -18,6 +18,7 @@ export class LoaderEngine {
   /** Every team not yet ended, to end them on close. */
   readonly #teams = new Set<WorkerTeam>();
   #closing: Promise<void> | undefined;
+  #closeTimeoutMs = kGracefulEndMs;
 
   constructor(settings: LoaderSettings) {
     this.settings = settings;
@@ -63,12 +64,14 @@ export class LoaderEngine {
   /** Fails the current epoch with ERR_CLOSED and ends every worker (killed after timeoutMs). */
   close(timeoutMs = kGracefulEndMs): Promise<void> {
     this.#closing ??= (async () => {
-      this.#current?.fail(new KeelError('ERR_CLOSED', 'the loader was closed'));
+      this.#closeTimeoutMs = timeoutMs;
+      this.#current?.fail(closedError());
       const kept = this.#kept;
       this.#kept = undefined;
       const keptTeam = kept ? await kept.catch(() => undefined) : undefined;
       if (keptTeam) this.#teams.add(keptTeam);
       await Promise.all([...this.#teams].map((team) => team.end(timeoutMs)));
+      if (this.settings.ownsArena) this.settings.arena?.close();
     })();
     return this.#closing;
   }
@@ -100,7 +103,12 @@ export class LoaderEngine {
   }
 
   async #releaseTeam(team: WorkerTeam, outcome: TeamOutcome): Promise<void> {
-    const keep = this.settings.persistentWorkers && !this.closed && outcome !== 'failed';
+    if (this.closed) {
+      // close() gives chunks in flight and dispose hooks its own timeoutMs.
+      await team.end(this.#closeTimeoutMs);
+      return;
+    }
+    const keep = this.settings.persistentWorkers && outcome !== 'failed';
     if (keep && outcome === 'stopped') {
       // Chunks already sent finish before the next epoch uses the team; a stuck one ends it.
       if (await settlesWithin(team.idle(), kGracefulEndMs)) return;

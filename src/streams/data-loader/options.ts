@@ -3,7 +3,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { invalidArgument } from '../../errors.js';
-import type { Arena, ArenaOptions } from '../../memory/arena/index.js';
+import { Arena, type ArenaOptions } from '../../memory/arena/index.js';
 import { moduleHref, type ModuleRef } from '../../execution/module-ref.js';
 import { arenaOf, checkInteger } from '../../execution/pool/pool-options.js';
 import type { ChunkCollateSpec, DatasetSpec, ExportSpec } from '../../protocol/loader-messages.js';
@@ -82,6 +82,8 @@ export interface LoaderSettings {
   readonly persistentWorkers: boolean;
   readonly timeoutMs: number | undefined;
   readonly arena: Arena | undefined;
+  /** The arena was made from options: the loader closes it. */
+  readonly ownsArena: boolean;
   readonly workerInit: ExportSpec | undefined;
 }
 
@@ -115,6 +117,7 @@ export function loaderSettings(options: DataLoaderOptions): LoaderSettings {
     persistentWorkers: checkBoolean('persistentWorkers', options.persistentWorkers, false),
     timeoutMs: options.timeoutMs,
     arena: arenaOf(options.arena),
+    ownsArena: options.arena !== undefined && !(options.arena instanceof Arena),
     workerInit:
       options.workerInit === undefined ? undefined : exportSpec('workerInit', options.workerInit),
   };
