@@ -6,7 +6,8 @@
  */
 import { KeelError } from '../../errors.js';
 import { release, type Arena } from '../../memory/arena/index.js';
-import { joinChunks, type AllocateArray } from './collate.js';
+import { joinChunks } from './join-chunks.js';
+import type { AllocateArray } from './tensors.js';
 import type { LoaderSettings } from './options.js';
 
 export async function assembleBatch(
