@@ -26,6 +26,7 @@ export interface DatasetOptions {
   failAt?: number;
   crashAt?: number;
   hangAt?: number;
+  disposals?: SharedArrayBuffer;
 }
 
 export function dataset(options: DatasetOptions): DataLoaderOptions['dataset'] {
@@ -76,18 +77,46 @@ export class RequestLog {
 
   /** Resolves once at least `count` getItem calls were made; rejects after `timeoutMs`. */
   async reach(count: number, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const seen = this.total;
-      if (seen >= count) return;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`only ${seen} of ${count} requests were made`);
-      const result = Atomics.waitAsync(this.#view, 0, seen, left);
-      if (result.async) await result.value;
-    }
+    const view = this.#view;
+    await until(
+      () => Atomics.load(view, 0) >= count,
+      timeoutMs,
+      () => {
+        return `only ${Atomics.load(view, 0)} of ${count} requests were made`;
+      },
+    );
   }
 }
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves once `view[0]` reached `count`; rejects after `timeoutMs`. */
+export async function counterReaches(
+  view: Int32Array,
+  count: number,
+  timeoutMs = 20_000,
+  poll?: () => void,
+): Promise<void> {
+  await until(
+    () => {
+      poll?.();
+      return Atomics.load(view, 0) >= count;
+    },
+    timeoutMs,
+    () => `the counter stayed at ${Atomics.load(view, 0)}`,
+  );
+}
+
+/**
+ * Polls `done` every 10 ms. A timer, not Atomics.waitAsync: a pending waitAsync does not keep
+ * the event loop alive, and the test runner cancels a test whose loop ran dry.
+ */
+async function until(done: () => boolean, timeoutMs: number, explain: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(explain());
+    await sleep(10);
+  }
 }

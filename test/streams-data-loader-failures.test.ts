@@ -5,6 +5,7 @@ import { fixture, rejectionOf, runScript } from './helpers.ts';
 import {
   RequestLog,
   collect,
+  counterReaches,
   dataset,
   datasetUrl,
   makeLoader,
@@ -253,6 +254,58 @@ describe('DataLoader: backpressure, stopping and closing', () => {
       } finally {
         await loader.close();
       }
+    },
+  );
+
+  test(
+    'close() ends the workers gracefully: the dataset of each is disposed',
+    kTestTimeout,
+    async () => {
+      const disposals = new Int32Array(new SharedArrayBuffer(4));
+      const loader = makeLoader(
+        { length: 8, disposals: disposals.buffer },
+        { batchSize: 4, numWorkers: 2, persistentWorkers: true },
+      );
+      assert.equal((await collect(loader)).length, 2);
+      assert.equal(Atomics.load(disposals, 0), 0, 'persistent workers are kept after the epoch');
+      await loader.close();
+      assert.equal(Atomics.load(disposals, 0), 2);
+    },
+  );
+
+  test(
+    'without persistentWorkers, the workers end (disposing their dataset) before the epoch reports done',
+    kTestTimeout,
+    async () => {
+      const disposals = new Int32Array(new SharedArrayBuffer(4));
+      const loader = makeLoader(
+        { length: 8, disposals: disposals.buffer },
+        { batchSize: 4, numWorkers: 2 },
+      );
+      try {
+        assert.equal((await collect(loader)).length, 2);
+        assert.equal(Atomics.load(disposals, 0), 2);
+      } finally {
+        await loader.close();
+      }
+    },
+  );
+
+  test(
+    'a loader dropped without close() ends its workers once it is garbage-collected',
+    kTestTimeout,
+    async () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      assert.ok(gc, 'the tests run with --expose-gc');
+      const disposals = new Int32Array(new SharedArrayBuffer(4));
+      await (async () => {
+        const loader = makeLoader(
+          { length: 8, disposals: disposals.buffer },
+          { batchSize: 4, numWorkers: 2, persistentWorkers: true },
+        );
+        assert.equal((await collect(loader)).length, 2);
+      })();
+      await counterReaches(disposals, 2, 20_000, gc);
     },
   );
 

@@ -48,6 +48,7 @@ export class DataLoader<B = unknown> implements AsyncIterable<B> {
 
   constructor(options: DataLoaderOptions<B>) {
     this.#engine = new LoaderEngine(loaderSettings(options));
+    kAbandoned.register(this, this.#engine);
   }
 
   /**
@@ -79,8 +80,8 @@ export class DataLoader<B = unknown> implements AsyncIterable<B> {
    * done). After `close()` the iterator rejects with ERR_CLOSED.
    */
   [Symbol.asyncIterator](): EpochIterator<B> {
-    if (this.#engine.closed) return new EpochIteratorImpl<B>(this.#engine, undefined);
-    return new EpochIteratorImpl<B>(this.#engine, this.#engine.startEpoch());
+    const run = this.#engine.closed ? undefined : this.#engine.startEpoch();
+    return new EpochIteratorImpl<B>(this, this.#engine, run);
   }
 
   /**
@@ -101,13 +102,29 @@ export class DataLoader<B = unknown> implements AsyncIterable<B> {
   }
 }
 
+/**
+ * A loader the program dropped without closing it would keep its idle workers (and their
+ * datasets) for the life of the process: once it is garbage-collected, it is closed.
+ */
+const kAbandoned = new FinalizationRegistry<LoaderEngine>((engine) => {
+  engine.close().catch(() => undefined);
+});
+
 class EpochIteratorImpl<B> implements EpochIterator<B> {
+  /** Keeps the loader reachable while one of its epochs is: `for await (... of new DataLoader())`. */
+  readonly #owner: DataLoader<B>;
   readonly #engine: LoaderEngine;
   readonly #run: EpochRun | undefined;
 
-  constructor(engine: LoaderEngine, run: EpochRun | undefined) {
+  constructor(owner: DataLoader<B>, engine: LoaderEngine, run: EpochRun | undefined) {
+    this.#owner = owner;
     this.#engine = engine;
     this.#run = run;
+  }
+
+  /** The loader this epoch belongs to. */
+  get loader(): DataLoader<B> {
+    return this.#owner;
   }
 
   async next(): Promise<IteratorResult<B, undefined>> {
