@@ -27,6 +27,8 @@ export interface DatasetOptions {
   crashAt?: number;
   hangAt?: number;
   disposals?: SharedArrayBuffer;
+  gateAt?: number;
+  gate?: SharedArrayBuffer;
 }
 
 export function dataset(options: DatasetOptions): DataLoaderOptions['dataset'] {

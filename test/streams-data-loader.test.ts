@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DataLoader, KeelError, defaultCollate } from 'keel';
-import { fixture, rejectionOf } from './helpers.ts';
+import { Flags, fixture, rejectionOf } from './helpers.ts';
 import {
   collect,
   datasetUrl,
@@ -118,6 +118,37 @@ describe('DataLoader: which indices, in which batches', () => {
       await loader.close();
     }
   });
+
+  for (const ordered of [false, true]) {
+    test(`a straggling batch ${ordered ? 'holds back later ones (ordered)' : 'does not hold back later ones (ordered: false)'}`, async () => {
+      // The chunk of batch 0 blocks its worker until released; the other worker loads the rest.
+      const gate = new Flags();
+      const loader = makeLoader(
+        { length: 8, gateAt: 0, gate: gate.buffer },
+        { batchSize: 2, chunkSize: 2, numWorkers: 2, prefetch: 4, ordered },
+      );
+      try {
+        const iterator = loader[Symbol.asyncIterator]();
+        const first = iterator.next();
+        await gate.started();
+        if (!ordered) {
+          const batch = await first;
+          assert.notEqual(batch.value!.index.data[0], 0, 'a later batch came first');
+        }
+        gate.release();
+        const batches = [await first];
+        for (let result = await iterator.next(); !result.done; result = await iterator.next()) {
+          batches.push(result);
+        }
+        const starts = batches.map((result) => result.value!.index.data[0]!);
+        if (ordered) assert.deepEqual(starts, [0, 2, 4, 6]);
+        else assert.deepEqual([...starts].sort(), [0, 2, 4, 6]);
+      } finally {
+        gate.release();
+        await loader.close();
+      }
+    });
+  }
 });
 
 describe('DataLoader: seeds and epochs', () => {
