@@ -40,6 +40,15 @@ export type {
 export { iterateInWorker } from './streams/iterate-in-worker.js';
 export type { StreamItem, StreamName, WorkerIterator } from './streams/iterate-in-worker.js';
 export type { IterateInWorkerOptions } from './streams/stream-options.js';
+export { DataLoader, type EpochIterator } from './streams/data-loader/data-loader.js';
+export { defaultCollate, type Collated } from './streams/data-loader/collate.js';
+export type { DType, Tensor, TypedArray } from './streams/data-loader/tensors.js';
+export type {
+  CollateOption,
+  DataLoaderOptions,
+  DatasetOption,
+  ModuleExport,
+} from './streams/data-loader/options.js';
 export { monitorLoop, RealtimeLoop, type LoopMonitor } from './realtime/index.js';
 export type {
   LoopMonitorStats,

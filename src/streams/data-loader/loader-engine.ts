@@ -1,0 +1,141 @@
+/**
+ * What stands behind a `DataLoader`: the epoch counter, the current epoch, and the workers:
+ * a team per epoch, or one team kept between epochs (`persistentWorkers`).
+ */
+import { KeelError } from '../../errors.js';
+import { EpochRun, type EpochHost, type TeamOutcome } from './epoch-run.js';
+import type { LoaderSettings } from './options.js';
+import { batchCountOf } from './sampler.js';
+import { WorkerTeam, kGracefulEndMs } from './worker-team.js';
+
+export class LoaderEngine {
+  readonly settings: LoaderSettings;
+  #epoch = 0;
+  #datasetLength: number | undefined;
+  #current: EpochRun | undefined;
+  /** The team kept between epochs (persistentWorkers only). */
+  #kept: Promise<WorkerTeam> | undefined;
+  /** Every team not yet ended, to end them on close. */
+  readonly #teams = new Set<WorkerTeam>();
+  #closing: Promise<void> | undefined;
+  #closeTimeoutMs = kGracefulEndMs;
+
+  constructor(settings: LoaderSettings) {
+    this.settings = settings;
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  set epoch(value: number) {
+    this.#epoch = value;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** Batches per epoch, once a team reported the dataset's length. */
+  get length(): number | undefined {
+    if (this.#datasetLength === undefined) return undefined;
+    return batchCountOf(this.#datasetLength, this.settings.batchSize, this.settings.dropLast);
+  }
+
+  /** A new epoch; an unfinished previous one is stopped first (its next() then says done). */
+  startEpoch(): EpochRun {
+    const previous = this.#current;
+    const host: EpochHost = {
+      settings: this.settings,
+      acquireTeam: async () => {
+        if (previous) await previous.return();
+        return this.#acquireTeam();
+      },
+      releaseTeam: (team, outcome) => this.#releaseTeam(team, outcome),
+      noteLength: (length) => {
+        this.#datasetLength = length;
+      },
+    };
+    const run = new EpochRun(host, this.#epoch++);
+    this.#current = run;
+    return run;
+  }
+
+  /** Fails the current epoch with ERR_CLOSED and ends every worker (killed after timeoutMs). */
+  close(timeoutMs = kGracefulEndMs): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closeTimeoutMs = timeoutMs;
+      this.#current?.fail(closedError());
+      const kept = this.#kept;
+      this.#kept = undefined;
+      const keptTeam = kept ? await kept.catch(() => undefined) : undefined;
+      if (keptTeam) this.#teams.add(keptTeam);
+      await Promise.all([...this.#teams].map((team) => team.end(timeoutMs)));
+      if (this.settings.ownsArena) this.settings.arena?.close();
+    })();
+    return this.#closing;
+  }
+
+  async #acquireTeam(): Promise<WorkerTeam> {
+    if (this.closed) throw closedError();
+    if (!this.settings.persistentWorkers) return this.#track(await WorkerTeam.start(this.settings));
+    let kept = this.#kept;
+    if (kept) {
+      const team = await kept.catch(() => undefined);
+      if (team && !team.broken && !team.ended) return team;
+    }
+    kept = WorkerTeam.start(this.settings).then((team) => this.#track(team));
+    this.#kept = kept;
+    kept.catch(() => {
+      if (this.#kept === kept) this.#kept = undefined;
+    });
+    return kept;
+  }
+
+  /** A team that started after close() began is ended at once. */
+  #track(team: WorkerTeam): WorkerTeam {
+    if (this.closed) {
+      void team.end(0);
+      throw closedError();
+    }
+    this.#teams.add(team);
+    return team;
+  }
+
+  async #releaseTeam(team: WorkerTeam, outcome: TeamOutcome): Promise<void> {
+    if (this.closed) {
+      // close() gives chunks in flight and dispose hooks its own timeoutMs.
+      await team.end(this.#closeTimeoutMs);
+      return;
+    }
+    const keep = this.settings.persistentWorkers && outcome !== 'failed';
+    if (keep && outcome === 'stopped') {
+      // Chunks already sent finish before the next epoch uses the team; a stuck one ends it.
+      if (await settlesWithin(team.idle(), kGracefulEndMs)) return;
+      team.broken = true;
+    } else if (keep) {
+      return;
+    }
+    if (outcome === 'failed') team.broken = true;
+    await team.end(outcome === 'failed' ? 0 : kGracefulEndMs);
+    this.#teams.delete(team);
+  }
+}
+
+function closedError(): KeelError {
+  return new KeelError('ERR_CLOSED', 'the loader was closed');
+}
+
+async function settlesWithin(promise: Promise<void>, limitMs: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(false);
+    }, limitMs);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
