@@ -86,6 +86,10 @@ describe('pipeline: bad arguments throw ERR_INVALID_ARGUMENT, naming what was wr
       /options.pool must be a Pool/,
     );
     assertInvalid(
+      () => task(tasksUrl, 'double', { abortOnStop: 1 as never }),
+      /abortOnStop must be a boolean/,
+    );
+    assertInvalid(
       () => task(tasksUrl, 'double', { timeoutMs: -5 }),
       /timeoutMs must be a number >= 0/,
     );

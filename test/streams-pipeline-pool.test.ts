@@ -84,6 +84,28 @@ describe('pipeline: task stages on a pool', () => {
     assert.equal(pool.stats().queued, 0);
   });
 
+  test('with abortOnStop: false, stopping waits for the pool task in flight instead', async () => {
+    const flags = new Flags();
+    const p = pipeline([flags.buffer])
+      .pipe(
+        task<Tasks, 'holdUntilReleased'>(tasksUrl, 'holdUntilReleased', {
+          pool,
+          abortOnStop: false,
+        }),
+      )
+      .build();
+    const pending = p.next();
+    await flags.started();
+    let released = false;
+    setTimeout(() => {
+      released = true;
+      flags.release();
+    }, 30);
+    await p.return();
+    assert.equal(released, true, 'return() resolved only once the task had finished');
+    assert.deepEqual(await pending, { done: true, value: undefined });
+  });
+
   test('binary items ride the arena of a pool that has one', async () => {
     const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: 1024 });
     const arenaPool = new Pool({ maxThreads: 1, arena });

@@ -146,9 +146,25 @@ describe('pipeline: break, return and dispose', () => {
   });
 });
 
+/**
+ * An endless async source that counts the items pulled. It yields to the event loop between
+ * items, so that a pipeline without backpressure would fail the assertions instead of
+ * starving the loop.
+ */
+function endlessAsyncSource(): { source: AsyncGenerator<number>; pulled: () => number } {
+  let pulled = 0;
+  async function* generate(): AsyncGenerator<number> {
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yield pulled++;
+    }
+  }
+  return { source: generate(), pulled: () => pulled };
+}
+
 describe('pipeline: backpressure', () => {
   test('a fast endless source is pulled only a bounded number of items ahead of a slow consumer', async () => {
-    const { source, pulled } = countingSource();
+    const { source, pulled } = endlessAsyncSource();
     const buffer = 2;
     const p = pipeline(source)
       .pipe((value: number) => value, { concurrency: 4 })
@@ -169,7 +185,7 @@ describe('pipeline: backpressure', () => {
   });
 
   test('while the consumer does not ask, the stages stop once the buffers are full', async () => {
-    const { source, pulled } = countingSource();
+    const { source, pulled } = endlessAsyncSource();
     let calls = 0;
     const p = pipeline(source)
       .pipe((value: number) => {

@@ -82,7 +82,7 @@ function callOf(step: MapStageSpec['step'], context: StageContext): Call {
   // A run makes its own pool at its start whenever a task stage was given none.
   const pool = (step.pool ?? context.ownPool)!;
   const options = {
-    signal: context.stopSignal,
+    ...(step.abortOnStop ? { signal: context.stopSignal } : {}),
     ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }),
   };
   return (item) => pool.run(step.href, step.exportName, [item], options);

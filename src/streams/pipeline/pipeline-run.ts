@@ -105,6 +105,8 @@ export class PipelineRun {
     this.#started = true;
     this.#halt();
     await this.#cleanup;
+    // The consumer has left: a failure it did not see is not reported later.
+    this.#failureReported = true;
     const closeFailure = this.#closeFailure;
     this.#closeFailure = undefined;
     if (closeFailure) throw closeFailure.error;
@@ -121,7 +123,8 @@ export class PipelineRun {
     signal?.addEventListener('abort', this.#onAbort, { once: true });
     try {
       this.#pump = new SourcePump(this.#source);
-      this.#ownPool = this.#needsOwnPool() ? this.#makeOwnPool() : undefined;
+      const concurrency = this.#ownPoolConcurrency();
+      this.#ownPool = concurrency > 0 ? this.#makeOwnPool(concurrency) : undefined;
     } catch (error) {
       this.#fail(error);
       return;
@@ -192,25 +195,25 @@ export class PipelineRun {
       if (!this.#failure) this.#closeFailure = { error };
     });
     await Promise.all([closing, ...this.#workers]);
-    await this.#ownPool?.close({ force: true });
+    // Nothing runs on it any more (calls in flight were aborted and have settled).
+    await this.#ownPool?.close({ force: true }).catch(() => undefined);
     const reportError = this.#reporter.stop();
     if (reportError && !this.#failure) this.#failure = reportError;
   }
 
-  #needsOwnPool(): boolean {
-    return this.#stages.some(
-      (stage) => stage.kind === 'map' && stage.step instanceof PipelineTask && !stage.step.pool,
-    );
-  }
-
-  /** One pool for every task stage given none: as many threads as they can keep busy. */
-  #makeOwnPool(): Pool {
+  /** Calls at once that task stages given no pool can make: 0 when there is no such stage. */
+  #ownPoolConcurrency(): number {
     let concurrency = 0;
     for (const stage of this.#stages) {
       if (stage.kind === 'map' && stage.step instanceof PipelineTask && !stage.step.pool) {
         concurrency += stage.concurrency;
       }
     }
+    return concurrency;
+  }
+
+  /** One pool for every task stage given none, with no more threads than they keep busy. */
+  #makeOwnPool(concurrency: number): Pool {
     const arena = this.#settings.arena;
     return new Pool({
       maxThreads: Math.min(availableParallelism(), concurrency),

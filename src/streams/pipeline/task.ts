@@ -15,6 +15,14 @@ export interface TaskOptions {
   readonly pool?: Pool;
   /** Longest run of one call, counted from when it starts on a thread: then ERR_TIMEOUT (a failure). */
   readonly timeoutMs?: number;
+  /**
+   * When the pipeline stops (break, `return()`, a failure, abort), abort this stage's calls in
+   * flight (true, the default: the threads running them are ended, and replaced, as
+   * `pool.run`'s abort does) or let them finish and wait for them (false). An abortable call
+   * gets a thread to itself; with false the pool may queue several calls on one thread, which
+   * makes tiny tasks faster (see docs/pipeline.md).
+   */
+  readonly abortOnStop?: boolean;
 }
 
 /** The exports of module `M` that can be a task: functions of (at most) one argument. */
@@ -44,6 +52,8 @@ export class PipelineTask<I, O> {
   readonly pool: Pool | undefined;
   /** @internal */
   readonly timeoutMs: number | undefined;
+  /** @internal */
+  readonly abortOnStop: boolean;
 
   /** @internal Use `task()`. */
   constructor(href: string, exportName: string, options: TaskOptions) {
@@ -51,6 +61,7 @@ export class PipelineTask<I, O> {
     this.exportName = exportName;
     this.pool = options.pool;
     this.timeoutMs = options.timeoutMs;
+    this.abortOnStop = options.abortOnStop ?? true;
   }
 }
 
@@ -88,5 +99,8 @@ export function task(
     throw invalidArgument('options.pool', 'a Pool', options.pool);
   }
   if (options.timeoutMs !== undefined) checkNonNegative('timeoutMs', options.timeoutMs);
+  if (options.abortOnStop !== undefined && typeof options.abortOnStop !== 'boolean') {
+    throw invalidArgument('abortOnStop', 'a boolean', options.abortOnStop);
+  }
   return new PipelineTask(href, exportName, options);
 }
