@@ -139,6 +139,23 @@ describe('pipeline: break, return and dispose', () => {
     assert.deepEqual(await collect(builder.build()), [2, 3, 4]);
   });
 
+  test('a pipeline dropped mid-way is stopped once garbage-collected: its source is ended', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    assert.ok(gc, 'the tests run with --expose-gc');
+    const { source, ended } = countingSource();
+    await (async () => {
+      const p = pipeline(source)
+        .pipe((value: number) => value)
+        .build();
+      await p.next();
+    })();
+    for (let round = 0; round < 50 && !ended(); round++) {
+      gc();
+      await sleep(5);
+    }
+    assert.equal(ended(), true);
+  });
+
   test('a for await may continue a pipeline started with next()', async () => {
     const p = pipeline(range(5)).build();
     assert.deepEqual(await p.next(), { done: false, value: 0 });
