@@ -73,9 +73,25 @@ describe('pipeline: bad arguments throw ERR_INVALID_ARGUMENT, naming what was wr
       /statsIntervalMs must be a number > 0/,
     );
     assertInvalid(() => builder.build({ signal: {} as never }), /signal must be an AbortSignal/);
-    assertInvalid(() => builder.build({ progress: 'yes' as never }), /progress must be an object/);
+    assertInvalid(
+      () => builder.build({ progress: 'yes' as never }),
+      /progress options must be an object/,
+    );
     assertInvalid(() => builder.build({ arena: 5 as never }), /arena must be an object/);
     assertInvalid(() => builder.build(7 as never), /options must be an object/);
+  });
+
+  test('progress: options that are not an object, a stream without write(), a bad intervalMs', () => {
+    const built = builder.build();
+    assertInvalid(() => built.progress(5 as never), /progress options must be an object/);
+    assertInvalid(
+      () => built.progress({ stream: {} as never }),
+      /progress stream must be a writable stream/,
+    );
+    assertInvalid(
+      () => builder.build({ progress: { intervalMs: 0 } }),
+      /progress intervalMs must be a number > 0/,
+    );
   });
 
   test('task: a bad module reference, export name, pool or timeoutMs', () => {

@@ -4,9 +4,8 @@
  */
 import { KeelError } from '../../errors.js';
 import type { PipelineRun } from './pipeline-run.js';
-import type { ProgressOptions } from './progress-view.js';
+import { checkProgressOptions, type ProgressOptions } from './progress-view.js';
 import type { PipelineStageStats } from './stage-stats.js';
-import { checkObject } from './pipeline-options.js';
 
 /**
  * A running (or ready) pipeline: iterate it once with `for await`. It is its own iterator, so
@@ -57,8 +56,7 @@ export class Pipeline<T> implements AsyncIterator<T, undefined, undefined>, Asyn
    * until the run ends. Does nothing when the stream (default `process.stderr`) is not a TTY.
    */
   progress(options: ProgressOptions = {}): this {
-    checkObject('options', options);
-    this.#run.showProgress(options);
+    this.#run.showProgress(checkProgressOptions(options));
     return this;
   }
 }

@@ -6,7 +6,7 @@ import { invalidArgument } from '../../errors.js';
 import { Arena, type ArenaOptions } from '../../memory/arena/index.js';
 import { checkInteger } from '../../execution/pool/pool-options.js';
 import type { PipelineStageStats } from './stage-stats.js';
-import type { ProgressOptions } from './progress-view.js';
+import { checkProgressOptions, type ProgressOptions } from './progress-view.js';
 
 /** Default of `buffer`: items that may wait between two stages (SPDL's queue size). */
 export const kDefaultPipelineBuffer = 2;
@@ -100,8 +100,7 @@ export function pipelineSettings(options: PipelineBuildOptions = {}): PipelineSe
 function progressSetting(option: unknown): ProgressOptions | undefined {
   if (option === undefined || option === false) return undefined;
   if (option === true) return {};
-  checkObject('progress', option);
-  return option as ProgressOptions;
+  return checkProgressOptions(option);
 }
 
 export function checkObject(name: string, value: unknown): void {

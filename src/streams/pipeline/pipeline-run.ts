@@ -27,7 +27,7 @@ export class PipelineRun {
   readonly #stages: readonly StageSpec[];
   readonly #settings: PipelineSettings;
   readonly #counters: readonly StageCounters[];
-  /** `#inputs[i]` feeds stage i; the last channel feeds the consumer. */
+  /** `#channels[i]` feeds stage i; the last one feeds the consumer. */
   readonly #channels: readonly Channel<unknown>[];
   readonly #stop = new AbortController();
   readonly #reporter: StatsReporter;

@@ -2,6 +2,7 @@
  * The live progress view: one line per stage (items/s, counts, queue), redrawn in place on a
  * terminal. Never writes to a stream that is not a TTY (a log file, a pipe, CI output).
  */
+import { invalidArgument } from '../../errors.js';
 import type { PipelineStageStats } from './stage-stats.js';
 
 /** Where and how often the progress view draws. */
@@ -13,6 +14,27 @@ export interface ProgressOptions {
 }
 
 const kDefaultIntervalMs = 500;
+
+/** Validates progress options (an object with an optional writable `stream` and `intervalMs` > 0). */
+export function checkProgressOptions(options: unknown): ProgressOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('progress options', 'an object', options);
+  }
+  const { stream, intervalMs } = options as { stream?: unknown; intervalMs?: unknown };
+  if (
+    stream !== undefined &&
+    (typeof stream !== 'object' ||
+      stream === null ||
+      typeof (stream as { write?: unknown }).write !== 'function')
+  ) {
+    throw invalidArgument('progress stream', 'a writable stream (with write())', stream);
+  }
+  if (intervalMs !== undefined && (typeof intervalMs !== 'number' || !(intervalMs > 0))) {
+    throw invalidArgument('progress intervalMs', 'a number > 0', intervalMs);
+  }
+  return options;
+}
+
 // ANSI: move the cursor up `n` lines to column 1; erase the whole line.
 const cursorUp = (lines: number): string => `\x1b[${lines}F`;
 const kEraseLine = '\x1b[2K';
