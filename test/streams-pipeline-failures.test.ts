@@ -118,6 +118,17 @@ describe('pipeline: failures', () => {
     assert.deepEqual(received, [10, 20, 30]);
   });
 
+  test('aggregate hands on its partial batch before a source error', async () => {
+    const sourceError = new Error('truncated file');
+    function* source(): Generator<number> {
+      yield* range(5);
+      throw sourceError;
+    }
+    const { items, error } = await drain(pipeline(source()).aggregate(2).build());
+    assert.deepEqual(items, [[0, 1], [2, 3], [4]]);
+    assert.equal(error, sourceError);
+  });
+
   test('an async source that rejects, and a source whose iterator cannot be opened, reject the loop', async () => {
     async function* failing(): AsyncGenerator<number> {
       yield 1;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Arena, Pool, pipeline, task } from 'keel';
+import { Arena, KeelError, Pool, pipeline, task } from 'keel';
 import { Flags, fixture, runScript } from './helpers.ts';
 import { collect, drain, range } from './pipeline-helpers.ts';
 
@@ -60,6 +60,21 @@ describe('pipeline: task stages on a pool', () => {
     assert.ok(error.cause instanceof Error);
     assert.equal(error.cause.message, 'because of 5');
     assert.match(error.stack ?? '', /pipeline-tasks\.mjs/);
+  });
+
+  test('a missing export and an item that cannot cross are failures with keel codes', async () => {
+    const missing = pipeline([1])
+      .pipe(task(tasksUrl, 'noSuchExport', { pool }))
+      .build();
+    const notFound = (await drain(missing)).error;
+    assert.ok(notFound instanceof KeelError, `got ${String(notFound)}`);
+    assert.equal(notFound.code, 'ERR_NOT_FOUND');
+    const uncloneable = pipeline([{ value: 1, callback: () => 1 }])
+      .pipe(task(tasksUrl, 'double', { pool }))
+      .build();
+    const notCloneable = (await drain(uncloneable)).error;
+    assert.ok(notCloneable instanceof KeelError);
+    assert.equal(notCloneable.code, 'ERR_NOT_CLONEABLE');
   });
 
   test('tolerated task failures drop their items', async () => {
