@@ -78,6 +78,7 @@ describe('pipeline: bad arguments throw ERR_INVALID_ARGUMENT, naming what was wr
       /progress options must be an object/,
     );
     assertInvalid(() => builder.build({ arena: 5 as never }), /arena must be an object/);
+    assertInvalid(() => builder.build({ arena: { bytes: 10 } }), /bytes must be an integer/);
     assertInvalid(() => builder.build(7 as never), /options must be an object/);
   });
 

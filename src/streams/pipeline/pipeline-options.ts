@@ -4,6 +4,7 @@
  */
 import { invalidArgument } from '../../errors.js';
 import { Arena, type ArenaOptions } from '../../memory/arena/index.js';
+import { validateOptions as validateArenaOptions } from '../../memory/arena/options.js';
 import { checkInteger } from '../../execution/pool/pool-options.js';
 import type { PipelineStageStats } from './stage-stats.js';
 import { checkProgressOptions, type ProgressOptions } from './progress-view.js';
@@ -84,7 +85,11 @@ export function pipelineSettings(options: PipelineBuildOptions = {}): PipelineSe
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw invalidArgument('signal', 'an AbortSignal', signal);
   }
-  if (arena !== undefined && !(arena instanceof Arena)) checkObject('arena', arena);
+  if (arena !== undefined && !(arena instanceof Arena)) {
+    // Checked now, though the arena is only made with the pipeline's own pool, at the start.
+    checkObject('arena', arena);
+    validateArenaOptions(arena);
+  }
   return {
     ordered,
     buffer,
