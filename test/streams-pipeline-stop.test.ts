@@ -81,6 +81,31 @@ describe('pipeline: break, return and dispose', () => {
     assert.equal(opened, false);
   });
 
+  test('return() waits a bounded time for a source stuck inside next(); the source is ended once it moves on', async () => {
+    const gate = new Gate();
+    let finallyRan = false;
+    async function* source(): AsyncGenerator<number> {
+      try {
+        yield 0;
+        await gate.wait(); // data that is slow to come
+        yield 1;
+      } finally {
+        finallyRan = true;
+      }
+    }
+    const p = pipeline(source()).build();
+    assert.deepEqual(await p.next(), { done: false, value: 0 });
+    await sleep(10); // the pipeline is now waiting inside the source's next()
+    // The grace timer is unref'd: this one keeps the test's process alive meanwhile.
+    const keepAlive = setTimeout(() => undefined, 10_000);
+    await p.return(); // after about 1 s, not never
+    clearTimeout(keepAlive);
+    assert.equal(finallyRan, false);
+    gate.open();
+    for (let round = 0; round < 100 && !finallyRan; round++) await sleep(1);
+    assert.equal(finallyRan, true, 'the queued return() ended the source once next() settled');
+  });
+
   test('return() waits for local calls in flight; what the source throws in return() is rethrown', async () => {
     const gate = new Gate();
     let settledCalls = 0;
