@@ -40,6 +40,24 @@ export type {
 export { iterateInWorker } from './streams/iterate-in-worker.js';
 export type { StreamItem, StreamName, WorkerIterator } from './streams/iterate-in-worker.js';
 export type { IterateInWorkerOptions } from './streams/stream-options.js';
+export { pipeline, type PipelineBuilder, type ElementOf } from './streams/pipeline/builder.js';
+export type { Pipeline } from './streams/pipeline/built-pipeline.js';
+export {
+  task,
+  type PipelineTask,
+  type TaskOptions,
+  type TaskName,
+  type TaskInput,
+  type TaskOutput,
+} from './streams/pipeline/task.js';
+export type {
+  PipeOptions,
+  AggregateOptions,
+  DisaggregateOptions,
+  PipelineBuildOptions,
+} from './streams/pipeline/pipeline-options.js';
+export type { PipelineStageStats } from './streams/pipeline/stage-stats.js';
+export type { ProgressOptions } from './streams/pipeline/progress-view.js';
 export { DataLoader, type EpochIterator } from './streams/data-loader/data-loader.js';
 export { defaultCollate, type Collated } from './streams/data-loader/collate.js';
 export type { DType, Tensor, TypedArray } from './streams/data-loader/tensors.js';

@@ -1,0 +1,41 @@
+/** Helpers shared by the pipeline tests. */
+
+export function range(count: number): number[] {
+  return Array.from({ length: count }, (_, index) => index);
+}
+
+/** Every item of an async iterable (Array.fromAsync is not in Node 20). */
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
+/** Iterates to the end, keeping what arrived; resolves with those items and the error, if any. */
+export async function drain<T>(
+  iterable: AsyncIterable<T>,
+): Promise<{ items: T[]; error: unknown; failed: boolean }> {
+  const items: T[] = [];
+  try {
+    for await (const item of iterable) items.push(item);
+  } catch (error) {
+    return { items, error, failed: true };
+  }
+  return { items, error: undefined, failed: false };
+}
+
+/** A gate a test opens by hand; `wait()` resolves once it is open. */
+export class Gate {
+  #open!: () => void;
+  readonly #opened = new Promise<void>((resolve) => {
+    this.#open = resolve;
+  });
+
+  open(): void {
+    this.#open();
+  }
+
+  wait(): Promise<void> {
+    return this.#opened;
+  }
+}
