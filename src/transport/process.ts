@@ -42,11 +42,13 @@ export function startProcess<In, Out>(
   });
   child.on('disconnect', report);
   child.on('error', (error) => {
+    // A child that started always ends with 'exit', which tells how: an error here is then a
+    // send to a child on its way out (its 'disconnect' may come first, and must not report an
+    // exit without its code or signal). Only a child that never started ends with this error.
+    if (child.pid !== undefined) return;
     exit ??= { code: null, signal: null, error };
-    if (child.exitCode === null && child.signalCode === null && child.pid === undefined) {
-      if (child.connected) child.disconnect();
-      else report();
-    }
+    if (child.connected) child.disconnect();
+    else report();
   });
   child.send(options.bootData as object);
   return {
