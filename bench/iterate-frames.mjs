@@ -1,7 +1,7 @@
 // iterateInWorker, 1.2 MB frames worker -> main thread through an Arena (plain JS over dist/;
 // `npm run build` first):
 //   node bench/iterate-frames.mjs [--frames=2000] [--warmup=3000] [--buffer=4] [--kind=thread]
-//                                 [--no-arena]
+//                                 [--no-arena] [--in-place]
 // One stream of warmup + frames frames, back to back; the loop checks and releases each frame
 // at once. Measured over the last `frames` frames (steady state: both threads' JIT warm, the
 // arena's pages faulted in, the heap at its size), then over a fresh stream of `frames` frames
@@ -28,6 +28,8 @@ const buffer = Number(flags.buffer ?? 4);
 const kind = flags.kind ?? 'thread';
 const useArena = flags['no-arena'] === undefined;
 const producer = new URL('./fixtures/keel-stream.mjs', import.meta.url);
+// --in-place: the worker writes each frame into Arena.current() (it crosses by reference).
+const producerExport = flags['in-place'] === undefined ? 'frames' : 'framesInPlace';
 
 function mainCpuUs() {
   try {
@@ -63,7 +65,7 @@ async function stream(arena, count, measureFrom) {
   let start;
   for await (const frame of iterateInWorker(
     producer,
-    'frames',
+    producerExport,
     [{ count, intervalMs: 0 }],
     options,
   )) {
