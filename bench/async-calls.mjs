@@ -5,13 +5,9 @@
 // that spun for the next call before that turn (keel before 2026-11-21, session 3) held its own
 // answer back by the spin window. Prints p50/p99 µs per kind of function.
 import { Pool, close, spawn } from '../dist/index.js';
+import { parseFlags } from './lib/measure.mjs';
 
-const flags = Object.fromEntries(
-  process.argv.slice(2).map((arg) => {
-    const [key, value = 'true'] = arg.replace(/^--/, '').split('=');
-    return [key, value];
-  }),
-);
+const flags = parseFlags();
 const calls = Number(flags.calls ?? 3000);
 const warmup = Number(flags.warmup ?? 3000);
 const url = new URL('./fixtures/async-functions.mjs', import.meta.url);

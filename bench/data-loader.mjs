@@ -8,31 +8,17 @@
 //   - batches/s and samples/s of the epoch;
 //   - main CPU µs/batch: the main thread's own on-CPU time (Linux schedstat) per batch, joining
 //     chunks and waiting included; ELU active ms/batch beside it (event-loop utilization).
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Arena, DataLoader, release } from '../dist/index.js';
+import { mainThreadCpuUs, parseFlags } from './lib/measure.mjs';
 
-const flags = Object.fromEntries(
-  process.argv.slice(2).map((arg) => {
-    const [key, value = 'true'] = arg.replace(/^--/, '').split('=');
-    return [key, value];
-  }),
-);
+const flags = parseFlags();
 const batches = Number(flags.batches ?? 200);
 const batchSize = Number(flags.batch ?? 64);
 const side = Number(flags.side ?? 64);
 const workUs = Number(flags['work-us'] ?? 200);
 const numWorkers = Number(flags.workers ?? 2);
 const module = new URL('./fixtures/loader-images.mjs', import.meta.url);
-
-function mainCpuUs() {
-  try {
-    const line = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8');
-    return Number(line.split(' ')[0]) / 1000;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 async function measure({ chunkSize, useArena }) {
   const arena = useArena ? new Arena({ bytes: 256 * 2 ** 20 }) : undefined;
@@ -49,7 +35,7 @@ async function measure({ chunkSize, useArena }) {
     ...(arena ? { arena } : {}),
   });
   for await (const batch of loader) release(batch); // warm-up: workers started, JIT warm
-  const cpuStart = mainCpuUs();
+  const cpuStart = mainThreadCpuUs();
   const eluStart = performance.eventLoopUtilization();
   const started = performance.now();
   let count = 0;
@@ -60,7 +46,7 @@ async function measure({ chunkSize, useArena }) {
   }
   const seconds = (performance.now() - started) / 1000;
   const elu = performance.eventLoopUtilization(eluStart);
-  const cpuUs = mainCpuUs() - cpuStart;
+  const cpuUs = mainThreadCpuUs() - cpuStart;
   await loader.close();
   arena?.close();
   return {

@@ -11,17 +11,12 @@
 //     restore + release and waiting included; ELU active µs/frame beside it;
 //   - GB/s of the stream, against memcpy of the same frame measured in the same run (cache-hot:
 //     one target; cold: 48 rotating targets, as an arena's regions are).
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Arena, iterateInWorker, release } from '../dist/index.js';
 import { kFrameBytes, kTailByte } from './fixtures/frame.mjs';
+import { mainThreadCpuUs, parseFlags } from './lib/measure.mjs';
 
-const flags = Object.fromEntries(
-  process.argv.slice(2).map((arg) => {
-    const [key, value = 'true'] = arg.replace(/^--/, '').split('=');
-    return [key, value];
-  }),
-);
+const flags = parseFlags();
 const frameCount = Number(flags.frames ?? 2000);
 const warmup = Number(flags.warmup ?? 3000);
 const buffer = Number(flags.buffer ?? 4);
@@ -31,24 +26,15 @@ const producer = new URL('./fixtures/keel-stream.mjs', import.meta.url);
 // --in-place: the worker writes each frame into Arena.current() (it crosses by reference).
 const producerExport = flags['in-place'] === undefined ? 'frames' : 'framesInPlace';
 
-function mainCpuUs() {
-  try {
-    const line = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8');
-    return Number(line.split(' ')[0]) / 1000;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 function startMeter() {
-  const cpu0 = mainCpuUs();
+  const cpu0 = mainThreadCpuUs();
   const elu0 = performance.eventLoopUtilization();
   const startMs = performance.now();
   return (count) => {
     const wallMs = performance.now() - startMs;
     const elu = performance.eventLoopUtilization(elu0);
     return {
-      mainCpuUsPerFrame: +((mainCpuUs() - cpu0) / count).toFixed(2),
+      mainCpuUsPerFrame: +((mainThreadCpuUs() - cpu0) / count).toFixed(2),
       mainEluUsPerFrame: +((elu.active * 1000) / count).toFixed(2),
       gbPerSec: +((count * kFrameBytes) / (wallMs * 1e6)).toFixed(2),
       wallMs: +wallMs.toFixed(1),

@@ -8,13 +8,9 @@
 //   abortOnStop: false); µs per item.
 // Medians of `rounds` rounds; the first round of each is a warmup and not counted.
 import { Pool, pipeline, task } from '../dist/index.js';
+import { parseFlags } from './lib/measure.mjs';
 
-const flags = Object.fromEntries(
-  process.argv.slice(2).map((arg) => {
-    const [key, value = 'true'] = arg.replace(/^--/, '').split('=');
-    return [key, value];
-  }),
-);
+const flags = parseFlags();
 const itemCount = Number(flags.items ?? 200_000);
 const taskCount = Number(flags.tasks ?? 20_000);
 const rounds = Number(flags.rounds ?? 5);

@@ -3,6 +3,7 @@
  * use: an allocation without zero-filling and a copy at memcpy speed. Shared by both sides.
  */
 import { Buffer } from 'node:buffer';
+import type { TypedArray } from '../../codec/typed-array.js';
 
 /** The constructors of every TypedArray kind a slot accepts, by name. */
 export const kTypedArrayConstructors = {
@@ -25,18 +26,7 @@ export type TypedArrayName = keyof typeof kTypedArrayConstructors;
 export type DTypeName = TypedArrayName | 'Buffer';
 
 /** Any TypedArray a slot can hold (a `Buffer` is a `Uint8Array`), over any kind of buffer. */
-export type AnyTypedArray =
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
+export type AnyTypedArray = TypedArray;
 
 type AnyTypedArrayConstructor = new (
   buffer: ArrayBufferLike,

@@ -4,19 +4,10 @@
  * Pure functions with no I/O, used on both sides of a loader worker.
  */
 
+import type { TypedArray } from '../../codec/typed-array.js';
+
 /** Every TypedArray kind `defaultCollate` stacks (Float16Array where the platform has it). */
-export type TypedArray =
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
+export type { TypedArray };
 
 /** The element type of a `Tensor`, named after its TypedArray. */
 export type DType =
