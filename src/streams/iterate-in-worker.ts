@@ -39,6 +39,13 @@ type ItemOf<I> =
  */
 export interface WorkerIterator<T> extends AsyncIterator<T, undefined, undefined>, AsyncDisposable {
   next(): Promise<IteratorResult<T, undefined>>;
+  /**
+   * The polling take, for a loop that must not await (a `RealtimeLoop` tick): the next item if
+   * it has arrived, `{ done: true }` once the stream ended, or `undefined` when nothing is ready
+   * yet. Throws what `next()` would reject with. Never waits; the first call starts the worker.
+   * A loop that only polls never sleeps on the stream, so the worker never pays a wake-up.
+   */
+  tryNext(): IteratorResult<T, undefined> | undefined;
   return(): Promise<IteratorResult<T, undefined>>;
   [Symbol.asyncIterator](): WorkerIterator<T>;
 }
@@ -127,6 +134,14 @@ class StreamIterator<T> implements WorkerIterator<T> {
     }
   }
 
+  tryNext(): IteratorResult<T, undefined> | undefined {
+    try {
+      return this.#engine.tryNext() as IteratorResult<T, undefined> | undefined;
+    } catch (error) {
+      throw atCallSite(error, publicTryNext);
+    }
+  }
+
   async return(): Promise<IteratorResult<T, undefined>> {
     try {
       return (await this.#engine.return()) as IteratorResult<T, undefined>;
@@ -149,3 +164,5 @@ class StreamIterator<T> implements WorkerIterator<T> {
 const publicNext = StreamIterator.prototype.next;
 // eslint-disable-next-line @typescript-eslint/unbound-method
 const publicReturn = StreamIterator.prototype.return;
+// eslint-disable-next-line @typescript-eslint/unbound-method
+const publicTryNext = StreamIterator.prototype.tryNext;

@@ -24,6 +24,8 @@ export type StreamResult = IteratorResult<unknown, undefined>;
 /** What the public iterator drives. */
 export interface StreamEngine {
   next(): Promise<StreamResult>;
+  /** An item ready now, the end, or undefined; throws the stream's failure. Never waits. */
+  tryNext(): StreamResult | undefined;
   return(): Promise<StreamResult>;
 }
 
@@ -64,6 +66,13 @@ export class FailedStream implements StreamEngine {
     // A validation failure: always a KeelError.
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     return reason ? Promise.reject(reason.error) : Promise.resolve(kDone);
+  }
+
+  tryNext(): StreamResult {
+    const reason = this.#reason;
+    this.#reason = undefined;
+    if (reason) throw reason.error;
+    return kDone;
   }
 
   return(): Promise<StreamResult> {
@@ -114,6 +123,29 @@ export class StreamController implements StreamEngine {
       this.#waiters.push({ resolve, reject });
       if (this.#waiters.length === 1) this.#startWaiting();
     });
+  }
+
+  /**
+   * The polling take: an item that has arrived, the end (`done: true`), or undefined when
+   * nothing is ready yet; throws what `next()` would reject with. Never waits, and never lets
+   * the worker find this thread asleep: a loop that polls (a RealtimeLoop tick) costs the
+   * producer no wake-up per item. The first call starts the worker, as `next()` does.
+   */
+  tryNext(): StreamResult | undefined {
+    if (this.#finished) return kDone;
+    if (this.#link === undefined && this.#final === undefined) this.#start();
+    // Items go to pending next() calls first: while one waits, nothing is left to poll.
+    if (this.#waiters.length > 0) return undefined;
+    // A poller does not wait: no receive pump (items are read here), no keep-alive, and no
+    // sleeping thread for the worker to wake.
+    this.#ref(false);
+    this.#link?.endpoint.receivePending?.();
+    if (this.#items.length > 0) return { done: false, value: this.#take() };
+    const final = this.#final;
+    if (final === undefined) return undefined;
+    this.#finish();
+    if (final.kind === 'end') return kDone;
+    throw final.reason;
   }
 
   /** Ends the generator (its `finally` runs in the worker) and waits for the worker's exit. */

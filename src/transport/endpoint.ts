@@ -26,6 +26,11 @@ export interface WorkerEndpoint<Out> {
   unref(): void;
   /** Ends the worker at once; resolves when it is gone. */
   terminate(): Promise<void>;
+  /**
+   * Delivers now, synchronously, the messages that have arrived but wait to be read (shared
+   * memory transports only; elsewhere messages arrive as events and this does nothing).
+   */
+  receivePending?(): void;
 }
 
 /** Describes an exit for messages: "exited with code 1" / "was killed by SIGKILL". */

@@ -66,6 +66,7 @@ export function startLaneThread<In, Out>(
       pump.want(false);
     },
     terminate: () => thread.terminate(),
+    receivePending: drain,
   };
 }
 
