@@ -116,12 +116,13 @@ export class InOrderRunner {
     try {
       packed = packForCaller(value);
       this.#post({ type: 'result', id: job.id, value: packed.value, ...packed.marks, runUs });
-      if (this.#handOverResults) handOver(value, packed);
     } catch (error) {
       if (packed) discardPacked(packed);
+      packed = undefined;
       const reason = isCloneFailure(error) ? notCloneableError(value, 'result', error) : error;
       this.#post({ type: 'error', id: job.id, error: serializeError(reason), runUs });
     }
+    if (packed && this.#handOverResults) handOver(value, packed);
     job.finish?.();
   }
 
