@@ -119,13 +119,14 @@ export class SlotEngine {
       const seq = this.#pin(copy);
       if (seq === -1) continue;
       let value: unknown;
+      let untouched: boolean;
       try {
         value =
           target === kFreshResult ? this.#codec.read(copy) : this.#codec.readInto(copy, target);
       } finally {
-        Atomics.sub(words, kWord.pins + copy, 1);
+        untouched = this.#unpin(copy, seq);
       }
-      if (Atomics.load(words, kWord.seq + copy) === seq) {
+      if (untouched) {
         this.#seenVersion = version;
         return value;
       }
@@ -145,17 +146,33 @@ export class SlotEngine {
     if (seq === -1) return fn(this.read());
     let result: R | undefined;
     let failure: { error: unknown } | undefined;
+    let untouched: boolean;
     try {
       result = fn(this.#codec.view(copy));
     } catch (error) {
       failure = { error };
     } finally {
-      Atomics.sub(words, kWord.pins + copy, 1);
+      untouched = this.#unpin(copy, seq);
     }
-    if (Atomics.load(words, kWord.seq + copy) !== seq) return fn(this.read());
+    if (!untouched) return fn(this.read());
     this.#seenVersion = version;
     if (failure) throw failure.error;
     return result as R;
+  }
+
+  /**
+   * Ends a read of `copy` begun by `#pin` (which returned `seq`): true when no writer changed
+   * the copy meanwhile. The check comes before the unpin: once unpinned, the copy is a spare a
+   * writer may claim at once, and a check after that (a reader paused between the two) would
+   * throw away a whole, consistent read. The no-op read-modify-write first keeps the data reads
+   * above the check on ARMv8 (its release half); on x86-64 loads are never reordered anyway.
+   */
+  #unpin(copy: number, seq: number): boolean {
+    const words = this.#words;
+    Atomics.add(words, kWord.pins + copy, 0);
+    const untouched = Atomics.load(words, kWord.seq + copy) === seq;
+    Atomics.sub(words, kWord.pins + copy, 1);
+    return untouched;
   }
 
   /**
