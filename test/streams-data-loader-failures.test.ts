@@ -20,25 +20,21 @@ describe('DataLoader: errors', () => {
     'an error thrown in getItem rejects the epoch with its class, message and cause',
     kTestTimeout,
     async () => {
-      const loader = makeLoader(
+      await using loader = makeLoader(
         { length: 20, failAt: 9 },
         { batchSize: 4, chunkSize: 2, numWorkers: 2 },
       );
-      try {
-        const iterator = loader[Symbol.asyncIterator]();
-        const error = await rejectionOf(collect({ [Symbol.asyncIterator]: () => iterator }));
-        assert.ok(error instanceof RangeError, 'the same built-in class');
-        assert.equal(error.message, 'bad index 9');
-        assert.ok(error.cause instanceof Error);
-        assert.equal(error.cause.message, 'the root cause');
-        assert.match(error.stack ?? '', /loader-dataset\.mjs/, 'the worker frames');
-        assert.deepEqual(await iterator.next(), { done: true, value: undefined }, 'then done');
-        // The loader itself is still usable: a new epoch starts new workers.
-        const again = await rejectionOf(collect(loader));
-        assert.ok(again instanceof RangeError);
-      } finally {
-        await loader.close();
-      }
+      const iterator = loader[Symbol.asyncIterator]();
+      const error = await rejectionOf(collect({ [Symbol.asyncIterator]: () => iterator }));
+      assert.ok(error instanceof RangeError, 'the same built-in class');
+      assert.equal(error.message, 'bad index 9');
+      assert.ok(error.cause instanceof Error);
+      assert.equal(error.cause.message, 'the root cause');
+      assert.match(error.stack ?? '', /loader-dataset\.mjs/, 'the worker frames');
+      assert.deepEqual(await iterator.next(), { done: true, value: undefined }, 'then done');
+      // The loader itself is still usable: a new epoch starts new workers.
+      const again = await rejectionOf(collect(loader));
+      assert.ok(again instanceof RangeError);
     },
   );
 
@@ -46,15 +42,11 @@ describe('DataLoader: errors', () => {
     'a worker that exits in getItem rejects with ERR_WORKER_EXITED, without hanging',
     kTestTimeout,
     async () => {
-      const loader = makeLoader({ length: 20, crashAt: 6 }, { batchSize: 4, numWorkers: 2 });
-      try {
-        const error = await rejectionOf(collect(loader));
-        assert.ok(error instanceof KeelError);
-        assert.equal(error.code, 'ERR_WORKER_EXITED');
-        assert.match(error.message, /7/, 'names the exit code');
-      } finally {
-        await loader.close();
-      }
+      await using loader = makeLoader({ length: 20, crashAt: 6 }, { batchSize: 4, numWorkers: 2 });
+      const error = await rejectionOf(collect(loader));
+      assert.ok(error instanceof KeelError);
+      assert.equal(error.code, 'ERR_WORKER_EXITED');
+      assert.match(error.message, /7/, 'names the exit code');
     },
   );
 
@@ -62,21 +54,17 @@ describe('DataLoader: errors', () => {
     'a batch that takes longer than timeoutMs rejects with ERR_TIMEOUT',
     kTestTimeout,
     async () => {
-      const loader = makeLoader(
+      await using loader = makeLoader(
         { length: 20, hangAt: 5 },
         { batchSize: 4, numWorkers: 2, timeoutMs: 3000 },
       );
-      try {
-        const iterator = loader[Symbol.asyncIterator]();
-        assert.deepEqual(Array.from((await iterator.next()).value!.index.data), [0, 1, 2, 3]);
-        const error = await rejectionOf(iterator.next());
-        assert.ok(error instanceof KeelError);
-        assert.equal(error.code, 'ERR_TIMEOUT');
-        assert.equal(error.name, 'TimeoutError');
-        assert.deepEqual(await iterator.next(), { done: true, value: undefined });
-      } finally {
-        await loader.close();
-      }
+      const iterator = loader[Symbol.asyncIterator]();
+      assert.deepEqual(Array.from((await iterator.next()).value!.index.data), [0, 1, 2, 3]);
+      const error = await rejectionOf(iterator.next());
+      assert.ok(error instanceof KeelError);
+      assert.equal(error.code, 'ERR_TIMEOUT');
+      assert.equal(error.name, 'TimeoutError');
+      assert.deepEqual(await iterator.next(), { done: true, value: undefined });
     },
   );
 
@@ -84,14 +72,13 @@ describe('DataLoader: errors', () => {
     'a dataset module that does not exist rejects the first next() with ERR_NOT_FOUND',
     kTestTimeout,
     async () => {
-      const loader = new DataLoader({ dataset: fixture('no-such-dataset.mjs'), batchSize: 2 });
-      try {
-        const error = await rejectionOf(collect(loader));
-        assert.ok(error instanceof KeelError);
-        assert.equal(error.code, 'ERR_NOT_FOUND');
-      } finally {
-        await loader.close();
-      }
+      await using loader = new DataLoader({
+        dataset: fixture('no-such-dataset.mjs'),
+        batchSize: 2,
+      });
+      const error = await rejectionOf(collect(loader));
+      assert.ok(error instanceof KeelError);
+      assert.equal(error.code, 'ERR_NOT_FOUND');
     },
   );
 
@@ -99,19 +86,15 @@ describe('DataLoader: errors', () => {
     'a workerInit that throws rejects with ERR_START_FAILED carrying the error',
     kTestTimeout,
     async () => {
-      const loader = makeLoader(
+      await using loader = makeLoader(
         { length: 4 },
         { batchSize: 2, workerInit: { module: datasetUrl, export: 'failingInit' } },
       );
-      try {
-        const error = await rejectionOf(collect(loader));
-        assert.ok(error instanceof KeelError);
-        assert.equal(error.code, 'ERR_START_FAILED');
-        assert.ok(error.cause instanceof TypeError);
-        assert.equal(error.cause.message, 'init refused');
-      } finally {
-        await loader.close();
-      }
+      const error = await rejectionOf(collect(loader));
+      assert.ok(error instanceof KeelError);
+      assert.equal(error.code, 'ERR_START_FAILED');
+      assert.ok(error.cause instanceof TypeError);
+      assert.equal(error.cause.message, 'init refused');
     },
   );
 
@@ -161,29 +144,25 @@ describe('DataLoader: backpressure, stopping and closing', () => {
     kTestTimeout,
     async () => {
       const log = new RequestLog(200);
-      const loader = makeLoader(
+      await using loader = makeLoader(
         { length: 200, log: log.buffer },
         { batchSize: 4, chunkSize: 2, numWorkers: 2, prefetch: 3 },
       );
-      try {
-        const iterator = loader[Symbol.asyncIterator]();
-        await iterator.next();
-        // One batch taken, three more may load: 16 items, never more.
-        await log.reach(16);
-        await sleep(300);
-        assert.equal(log.total, 16);
-        await iterator.next();
-        await log.reach(20);
-        await sleep(300);
-        assert.equal(log.total, 20);
-        assert.ok(
-          range(20).every((index) => log.callsFor(index) === 1),
-          'each index requested once',
-        );
-        await iterator.return();
-      } finally {
-        await loader.close();
-      }
+      const iterator = loader[Symbol.asyncIterator]();
+      await iterator.next();
+      // One batch taken, three more may load: 16 items, never more.
+      await log.reach(16);
+      await sleep(300);
+      assert.equal(log.total, 16);
+      await iterator.next();
+      await log.reach(20);
+      await sleep(300);
+      assert.equal(log.total, 20);
+      assert.ok(
+        range(20).every((index) => log.callsFor(index) === 1),
+        'each index requested once',
+      );
+      await iterator.return();
     },
   );
 
@@ -193,26 +172,22 @@ describe('DataLoader: backpressure, stopping and closing', () => {
       kTestTimeout,
       async () => {
         const log = new RequestLog(400);
-        const loader = makeLoader(
+        await using loader = makeLoader(
           { length: 400, log: log.buffer },
           { batchSize: 4, chunkSize: 2, numWorkers: 2, prefetch: 2, persistentWorkers },
         );
-        try {
-          let taken = 0;
-          for await (const batch of loader) {
-            assert.equal(batch.index.data.length, 4);
-            if (++taken === 3) break;
-          }
-          const requested = log.total;
-          assert.ok(requested <= (3 + 2) * 4, `${requested} items were requested`);
-          await sleep(300);
-          assert.equal(log.total, requested, 'no item requested after the break');
-          // The next epoch starts from the beginning and runs to the end.
-          const rest = await collect(loader);
-          assert.equal(rest.length, 100);
-        } finally {
-          await loader.close();
+        let taken = 0;
+        for await (const batch of loader) {
+          assert.equal(batch.index.data.length, 4);
+          if (++taken === 3) break;
         }
+        const requested = log.total;
+        assert.ok(requested <= (3 + 2) * 4, `${requested} items were requested`);
+        await sleep(300);
+        assert.equal(log.total, requested, 'no item requested after the break');
+        // The next epoch starts from the beginning and runs to the end.
+        const rest = await collect(loader);
+        assert.equal(rest.length, 100);
       },
     );
   }
@@ -241,19 +216,15 @@ describe('DataLoader: backpressure, stopping and closing', () => {
     'a new epoch started before the previous one finished stops that one',
     kTestTimeout,
     async () => {
-      const loader = makeLoader(
+      await using loader = makeLoader(
         { length: 12 },
         { batchSize: 4, numWorkers: 2, persistentWorkers: true },
       );
-      try {
-        const first = loader[Symbol.asyncIterator]();
-        assert.equal((await first.next()).done, false);
-        const second = await collect(loader);
-        assert.equal(second.length, 3);
-        assert.deepEqual(await first.next(), { done: true, value: undefined });
-      } finally {
-        await loader.close();
-      }
+      const first = loader[Symbol.asyncIterator]();
+      assert.equal((await first.next()).done, false);
+      const second = await collect(loader);
+      assert.equal(second.length, 3);
+      assert.deepEqual(await first.next(), { done: true, value: undefined });
     },
   );
 
@@ -278,16 +249,12 @@ describe('DataLoader: backpressure, stopping and closing', () => {
     kTestTimeout,
     async () => {
       const disposals = new Int32Array(new SharedArrayBuffer(4));
-      const loader = makeLoader(
+      await using loader = makeLoader(
         { length: 8, disposals: disposals.buffer },
         { batchSize: 4, numWorkers: 2 },
       );
-      try {
-        assert.equal((await collect(loader)).length, 2);
-        assert.equal(Atomics.load(disposals, 0), 2);
-      } finally {
-        await loader.close();
-      }
+      assert.equal((await collect(loader)).length, 2);
+      assert.equal(Atomics.load(disposals, 0), 2);
     },
   );
 

@@ -19,53 +19,45 @@ describe('DataLoader: which indices, in which batches', () => {
   for (const dropLast of [false, true]) {
     for (const shuffle of [false, true]) {
       test(`every index appears exactly once per epoch (shuffle ${shuffle}, dropLast ${dropLast}, partial last batch)`, async () => {
-        const loader = makeLoader(
+        await using loader = makeLoader(
           { length: 23 },
           { batchSize: 5, chunkSize: 2, numWorkers: 2, shuffle, dropLast, seed: 3 },
         );
-        try {
-          for (let epoch = 0; epoch < 2; epoch++) {
-            const batches = await epochIndices(loader);
-            if (dropLast) {
-              assert.equal(batches.length, 4);
-              assert.ok(batches.every((batch) => batch.length === 5));
-              const seen = sortedFlat(batches);
-              assert.equal(new Set(seen).size, 20, 'no index twice');
-              assert.ok(seen.every((index) => index >= 0 && index < 23));
-              if (!shuffle) assert.deepEqual(seen, range(20));
-            } else {
-              assert.deepEqual(
-                batches.map((batch) => batch.length),
-                [5, 5, 5, 5, 3],
-              );
-              assert.deepEqual(sortedFlat(batches), range(23));
-            }
+        for (let epoch = 0; epoch < 2; epoch++) {
+          const batches = await epochIndices(loader);
+          if (dropLast) {
+            assert.equal(batches.length, 4);
+            assert.ok(batches.every((batch) => batch.length === 5));
+            const seen = sortedFlat(batches);
+            assert.equal(new Set(seen).size, 20, 'no index twice');
+            assert.ok(seen.every((index) => index >= 0 && index < 23));
+            if (!shuffle) assert.deepEqual(seen, range(20));
+          } else {
+            assert.deepEqual(
+              batches.map((batch) => batch.length),
+              [5, 5, 5, 5, 3],
+            );
+            assert.deepEqual(sortedFlat(batches), range(23));
           }
-          assert.equal(loader.length, dropLast ? 4 : 5);
-          assert.equal(loader.epoch, 2);
-        } finally {
-          await loader.close();
         }
+        assert.equal(loader.length, dropLast ? 4 : 5);
+        assert.equal(loader.epoch, 2);
       });
     }
   }
 
   test('without shuffle, batches hold consecutive indices in order', async () => {
-    const loader = makeLoader({ length: 10 }, { batchSize: 4, chunkSize: 1, numWorkers: 2 });
-    try {
-      assert.deepEqual(await epochIndices(loader), [
-        [0, 1, 2, 3],
-        [4, 5, 6, 7],
-        [8, 9],
-      ]);
-    } finally {
-      await loader.close();
-    }
+    await using loader = makeLoader({ length: 10 }, { batchSize: 4, chunkSize: 1, numWorkers: 2 });
+    assert.deepEqual(await epochIndices(loader), [
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
   });
 
   test('chunks loaded by a slow and a fast worker are put back in order, and batches come in order', async () => {
     // Worker 0 sleeps 15 ms per item, worker 1 answers at once: chunks finish out of order.
-    const loader = makeLoader(
+    await using loader = makeLoader(
       { length: 48, delayMsByWorker: [15, 0] },
       {
         batchSize: 8,
@@ -74,29 +66,25 @@ describe('DataLoader: which indices, in which batches', () => {
         workerInit: { module: datasetUrl, export: 'init' },
       },
     );
-    try {
-      const batches: Sample[][] = [];
-      for await (const batch of loader) {
-        batches.push(
-          Array.from(batch.index.data, (index, row) => ({
-            index,
-            workerIndex: batch.workerIndex.data[row]!,
-          })) as Sample[],
-        );
-      }
-      assert.deepEqual(
-        batches.map((batch) => batch.map((sample) => sample.index)),
-        range(6).map((batch) => range(8).map((row) => batch * 8 + row)),
+    const batches: Sample[][] = [];
+    for await (const batch of loader) {
+      batches.push(
+        Array.from(batch.index.data, (index, row) => ({
+          index,
+          workerIndex: batch.workerIndex.data[row]!,
+        })) as Sample[],
       );
-      const workers = new Set(batches.flat().map((sample) => sample.workerIndex));
-      assert.deepEqual([...workers].sort(), [0, 1], 'both workers loaded chunks');
-    } finally {
-      await loader.close();
     }
+    assert.deepEqual(
+      batches.map((batch) => batch.map((sample) => sample.index)),
+      range(6).map((batch) => range(8).map((row) => batch * 8 + row)),
+    );
+    const workers = new Set(batches.flat().map((sample) => sample.workerIndex));
+    assert.deepEqual([...workers].sort(), [0, 1], 'both workers loaded chunks');
   });
 
   test('with ordered: false every batch still arrives whole, each exactly once', async () => {
-    const loader = makeLoader(
+    await using loader = makeLoader(
       { length: 40, delayMsByWorker: [10, 0] },
       {
         batchSize: 4,
@@ -106,17 +94,13 @@ describe('DataLoader: which indices, in which batches', () => {
         workerInit: { module: datasetUrl, export: 'init' },
       },
     );
-    try {
-      const batches = await epochIndices(loader);
-      assert.equal(batches.length, 10);
-      const expected = range(10).map((batch) => range(4).map((row) => batch * 4 + row));
-      assert.deepEqual(
-        [...batches].sort((a, b) => a[0]! - b[0]!),
-        expected,
-      );
-    } finally {
-      await loader.close();
-    }
+    const batches = await epochIndices(loader);
+    assert.equal(batches.length, 10);
+    const expected = range(10).map((batch) => range(4).map((row) => batch * 4 + row));
+    assert.deepEqual(
+      [...batches].sort((a, b) => a[0]! - b[0]!),
+      expected,
+    );
   });
 
   for (const ordered of [false, true]) {
@@ -153,14 +137,13 @@ describe('DataLoader: which indices, in which batches', () => {
 
 describe('DataLoader: seeds and epochs', () => {
   async function epochs(seed: number, count: number): Promise<number[][][]> {
-    const loader = makeLoader({ length: 50 }, { batchSize: 8, numWorkers: 2, shuffle: true, seed });
-    try {
-      const result: number[][][] = [];
-      for (let epoch = 0; epoch < count; epoch++) result.push(await epochIndices(loader));
-      return result;
-    } finally {
-      await loader.close();
-    }
+    await using loader = makeLoader(
+      { length: 50 },
+      { batchSize: 8, numWorkers: 2, shuffle: true, seed },
+    );
+    const result: number[][][] = [];
+    for (let epoch = 0; epoch < count; epoch++) result.push(await epochIndices(loader));
+    return result;
   }
 
   test('the same seed gives the same batches, epoch by epoch', async () => {
@@ -178,80 +161,64 @@ describe('DataLoader: seeds and epochs', () => {
   });
 
   test('setting epoch replays that epoch; seed reports the seed', async () => {
-    const loader = makeLoader({ length: 30 }, { batchSize: 8, shuffle: true, seed: 5 });
-    try {
-      const epoch0 = await epochIndices(loader);
-      await epochIndices(loader);
-      loader.epoch = 0;
-      assert.deepEqual(await epochIndices(loader), epoch0);
-      assert.equal(loader.seed, 5);
-      assert.throws(
-        () => {
-          loader.epoch = -1;
-        },
-        { code: 'ERR_INVALID_ARGUMENT' },
-      );
-    } finally {
-      await loader.close();
-    }
+    await using loader = makeLoader({ length: 30 }, { batchSize: 8, shuffle: true, seed: 5 });
+    const epoch0 = await epochIndices(loader);
+    await epochIndices(loader);
+    loader.epoch = 0;
+    assert.deepEqual(await epochIndices(loader), epoch0);
+    assert.equal(loader.seed, 5);
+    assert.throws(
+      () => {
+        loader.epoch = -1;
+      },
+      { code: 'ERR_INVALID_ARGUMENT' },
+    );
   });
 });
 
 describe('DataLoader: collate and datasets', () => {
   test('a batch of several chunks equals defaultCollate of all its samples', async () => {
-    const loader = makeLoader(
+    await using loader = makeLoader(
       { length: 9, shape: 3 },
       { batchSize: 6, chunkSize: 2, numWorkers: 2, collate: defaultCollate },
     );
-    try {
-      const [first] = await collect(loader);
-      assert.ok(first);
-      assert.deepEqual(first.index.shape, [6]);
-      assert.deepEqual(first.x.shape, [6, 3]);
-      assert.equal(first.x.dtype, 'float32');
-      assert.ok(first.x.data instanceof Float32Array);
-      assert.deepEqual(
-        Array.from(first.x.data),
-        range(6).flatMap((index) => [index, index, index]),
-      );
-      assert.deepEqual(first.initSawDataset, [false, false, false, false, false, false]);
-    } finally {
-      await loader.close();
-    }
+    const [first] = await collect(loader);
+    assert.ok(first);
+    assert.deepEqual(first.index.shape, [6]);
+    assert.deepEqual(first.x.shape, [6, 3]);
+    assert.equal(first.x.dtype, 'float32');
+    assert.ok(first.x.data instanceof Float32Array);
+    assert.deepEqual(
+      Array.from(first.x.data),
+      range(6).flatMap((index) => [index, index, index]),
+    );
+    assert.deepEqual(first.initSawDataset, [false, false, false, false, false, false]);
   });
 
   test('a module dataset (exports length and getItem) is collated with lists for strings', async () => {
-    const loader = new DataLoader({
+    await using loader = new DataLoader({
       dataset: fixture('loader-module-dataset.mjs'),
       batchSize: 4,
       chunkSize: 2,
       numWorkers: 2,
     });
-    try {
-      const batches = await collect(loader);
-      const samples = range(10).map((index) => ({ value: index * 2, tag: `item-${index}` }));
-      assert.deepEqual(batches, [
-        defaultCollate(samples.slice(0, 4)),
-        defaultCollate(samples.slice(4, 8)),
-        defaultCollate(samples.slice(8)),
-      ]);
-    } finally {
-      await loader.close();
-    }
+    const batches = await collect(loader);
+    const samples = range(10).map((index) => ({ value: index * 2, tag: `item-${index}` }));
+    assert.deepEqual(batches, [
+      defaultCollate(samples.slice(0, 4)),
+      defaultCollate(samples.slice(4, 8)),
+      defaultCollate(samples.slice(8)),
+    ]);
   });
 
   test('a dataset module written in TypeScript loads in the workers', async () => {
-    const loader = new DataLoader<{ square: { data: Float64Array } }>({
+    await using loader = new DataLoader<{ square: { data: Float64Array } }>({
       dataset: fixture('loader-typed-dataset.ts'),
       batchSize: 5,
       numWorkers: 2,
     });
-    try {
-      const [batch] = await collect(loader);
-      assert.deepEqual(Array.from(batch!.square.data), [0, 1, 4, 9, 16]);
-    } finally {
-      await loader.close();
-    }
+    const [batch] = await collect(loader);
+    assert.deepEqual(Array.from(batch!.square.data), [0, 1, 4, 9, 16]);
   });
 
   test('a collate function runs on the calling thread over the samples of the whole batch, in order', async () => {
@@ -291,24 +258,20 @@ describe('DataLoader: collate and datasets', () => {
   });
 
   test('a module collate runs in the workers per chunk; its tensors and lists are joined in order', async () => {
-    const loader = new DataLoader<{ values: Int32Array; labels: string[] }>({
+    await using loader = new DataLoader<{ values: Int32Array; labels: string[] }>({
       dataset: { module: datasetUrl, factory: 'numbers', args: [5] },
       batchSize: 4,
       chunkSize: 1,
       numWorkers: 2,
       collate: { module: datasetUrl, export: 'valuesAndLabels' },
     });
-    try {
-      const batches = await collect(loader);
-      assert.deepEqual(
-        batches.map((batch) => Array.from(batch.values)),
-        [[0, 10, 20, 30], [40]],
-      );
-      assert.ok(batches[0]!.values instanceof Int32Array);
-      assert.deepEqual(batches[0]!.labels, ['n0', 'n10', 'n20', 'n30']);
-    } finally {
-      await loader.close();
-    }
+    const batches = await collect(loader);
+    assert.deepEqual(
+      batches.map((batch) => Array.from(batch.values)),
+      [[0, 10, 20, 30], [40]],
+    );
+    assert.ok(batches[0]!.values instanceof Int32Array);
+    assert.deepEqual(batches[0]!.labels, ['n0', 'n10', 'n20', 'n30']);
   });
 
   test('a module collate whose chunk results cannot be joined rejects clearly; one chunk per batch passes them through', async () => {
@@ -334,7 +297,7 @@ describe('DataLoader: collate and datasets', () => {
 
 describe('DataLoader: workers', () => {
   test('workerInit runs once in each worker, with its index, the worker count and the dataset', async () => {
-    const loader = makeLoader(
+    await using loader = makeLoader(
       { length: 30 },
       {
         batchSize: 6,
@@ -343,26 +306,22 @@ describe('DataLoader: workers', () => {
         workerInit: { module: datasetUrl, export: 'init' },
       },
     );
-    try {
-      const byThread = new Map<number, number>();
-      for await (const batch of loader) {
-        assert.deepEqual(new Set(batch.initCalls.data), new Set([1]));
-        assert.deepEqual(new Set(batch.initNumWorkers.data), new Set([3]));
-        assert.deepEqual(new Set(batch.initSawDataset), new Set([true]));
-        batch.threadId.data.forEach((threadId, row) => {
-          const workerIndex = batch.workerIndex.data[row]!;
-          assert.equal(byThread.get(threadId) ?? workerIndex, workerIndex, 'one index per thread');
-          byThread.set(threadId, workerIndex);
-        });
-      }
-      assert.deepEqual([...byThread.values()].sort(), [0, 1, 2]);
-    } finally {
-      await loader.close();
+    const byThread = new Map<number, number>();
+    for await (const batch of loader) {
+      assert.deepEqual(new Set(batch.initCalls.data), new Set([1]));
+      assert.deepEqual(new Set(batch.initNumWorkers.data), new Set([3]));
+      assert.deepEqual(new Set(batch.initSawDataset), new Set([true]));
+      batch.threadId.data.forEach((threadId, row) => {
+        const workerIndex = batch.workerIndex.data[row]!;
+        assert.equal(byThread.get(threadId) ?? workerIndex, workerIndex, 'one index per thread');
+        byThread.set(threadId, workerIndex);
+      });
     }
+    assert.deepEqual([...byThread.values()].sort(), [0, 1, 2]);
   });
 
   async function threadsPerEpoch(persistentWorkers: boolean): Promise<Set<number>[]> {
-    const loader = makeLoader(
+    await using loader = makeLoader(
       { length: 16 },
       {
         batchSize: 4,
@@ -372,20 +331,16 @@ describe('DataLoader: workers', () => {
         workerInit: { module: datasetUrl, export: 'init' },
       },
     );
-    try {
-      const epochs: Set<number>[] = [];
-      for (let epoch = 0; epoch < 2; epoch++) {
-        const threads = new Set<number>();
-        for await (const batch of loader) {
-          for (const threadId of batch.threadId.data) threads.add(threadId);
-          assert.deepEqual(new Set(batch.initCalls.data), new Set([1]), 'init ran once per worker');
-        }
-        epochs.push(threads);
+    const epochs: Set<number>[] = [];
+    for (let epoch = 0; epoch < 2; epoch++) {
+      const threads = new Set<number>();
+      for await (const batch of loader) {
+        for (const threadId of batch.threadId.data) threads.add(threadId);
+        assert.deepEqual(new Set(batch.initCalls.data), new Set([1]), 'init ran once per worker');
       }
-      return epochs;
-    } finally {
-      await loader.close();
+      epochs.push(threads);
     }
+    return epochs;
   }
 
   test('persistentWorkers keeps the same worker threads across epochs', async () => {
