@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { Arena } from '../dist/memory/arena/index.js';
 import { nestedValueArbitrary } from './arena-arbitraries.ts';
 import { isFlatEnvelope } from '../dist/memory/arena/flat-envelope.js';
-import { packValueWaiting, unpackValue } from '../dist/memory/transit.js';
+import { discardClaim, packValue, packValueWaiting, unpackValue } from '../dist/memory/transit.js';
 import { MessageDecoder, MessageEncoder } from '../dist/transport/fast-lane/codec.js';
 
 const kSeed = 0x6b65656c;
@@ -37,17 +37,26 @@ const valueArbitrary = nestedValueArbitrary(leafArbitrary);
 /** Packs `value` as a stream item, sends it through the lane's codec, unpacks it. */
 async function crossAsStreamItem(arena: Arena, value: unknown) {
   const packed = await packValueWaiting(arena, value, {});
-  const message = { type: 'item', value: packed.value, ...packed.marks };
+  const { decoded, encoding } = throughCodec({
+    type: 'item',
+    value: packed.value,
+    ...packed.marks,
+  });
+  return {
+    flat: isFlatEnvelope(packed.value),
+    encoding,
+    restored: unpackValue(arena, decoded.value, decoded),
+  };
+}
+
+/** Encodes `message` with the fast lane's codec into shared memory and decodes it back. */
+function throughCodec<M extends object>(message: M) {
   const encoder = new MessageEncoder();
   const byteLength = encoder.encode(message);
   const shared = new SharedArrayBuffer(byteLength + 8);
   new Uint8Array(shared).set(encoder.encodedBytes.subarray(0, byteLength));
-  const decoded = new MessageDecoder(shared).decode(0, byteLength) as typeof message;
-  return {
-    flat: isFlatEnvelope(packed.value),
-    encoding: encoder.lastKind,
-    restored: unpackValue(arena, decoded.value, decoded),
-  };
+  const decoded = new MessageDecoder(shared).decode(0, byteLength) as M;
+  return { decoded, encoding: encoder.lastKind };
 }
 
 test('any value crosses as a stream item and comes back deep-equal, its arena space returned on release', async () => {
@@ -114,4 +123,98 @@ test('views forwarded by reference keep their holds in the flat form', async () 
   assert.ok(arena.stats().bytesInUse > 0, 'the restored item still holds both units');
   arena.release(restored);
   assert.equal(arena.stats().bytesInUse, 0);
+});
+
+// The direct path (memory/arena/direct.ts) writes the flat form of simple values in one pass;
+// everything else falls to the general path. Both must give the same values back and give
+// every byte back, whether the value is received or discarded.
+
+/** Packs `value` as an RPC value (never waits: a full arena means a counted copy). */
+function crossAsCall(arena: Arena, value: unknown) {
+  const packed = packValue(arena, value);
+  const { decoded } = throughCodec({ type: 'result', value: packed.value, ...packed.marks });
+  return { packed, restored: unpackValue(arena, decoded.value, decoded) };
+}
+
+test('any value crosses as a call value through a small arena (direct, general or copied) and every byte comes back', () => {
+  // 6 KiB: two large leaves do not fit together, so the direct path gives up and the general
+  // path falls back to copying (counted), as a full arena makes it do.
+  const arena = new Arena({ bytes: 6 * 1024, minBytes: kMinBytes });
+  fc.assert(
+    fc.property(valueArbitrary, (value) => {
+      const { restored } = crossAsCall(arena, value);
+      assert.deepStrictEqual(restored, value);
+      arena.release(restored);
+      assert.equal(arena.stats().bytesInUse, 0);
+    }),
+    { seed: kSeed, numRuns: 300 },
+  );
+  assert.ok(arena.stats().fallbacks > 0, 'some leaves did not fit and crossed by copying');
+});
+
+test('a packed value that is never received gives back its space when discarded, copies and holds alike', () => {
+  const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
+  const held = arena.restore(arena.offload(new Uint8Array(8192).fill(6)));
+  const inUseWithHeld = arena.stats().bytesInUse;
+  fc.assert(
+    fc.property(valueArbitrary, fc.boolean(), (value, withHeld) => {
+      const packed = packValue(arena, withHeld ? [held, value] : value);
+      discardClaim(arena, packed.claim);
+      assert.equal(arena.stats().bytesInUse, inUseWithHeld);
+    }),
+    { seed: kSeed, numRuns: 200 },
+  );
+  arena.release(held);
+  assert.equal(arena.stats().bytesInUse, 0, 'the discarded holds did not keep the unit alive');
+});
+
+test('the direct path: one unit for the leaves copied in, none for views forwarded by reference', () => {
+  const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
+  const frame = new Uint8Array(4096).fill(3);
+  const first = crossAsCall(arena, [frame, 7, 'left', new Float64Array(64).fill(0.5)]).restored;
+  assert.deepStrictEqual(first, [frame, 7, 'left', new Float64Array(64).fill(0.5)]);
+  const [view] = first as [Uint8Array];
+  assert.ok(view.buffer instanceof SharedArrayBuffer, 'a view over the arena');
+  assert.equal(arena.stats().units, 1, 'both leaves in one unit');
+  const { restored: forwarded } = crossAsCall(arena, { view, seq: 2 });
+  assert.equal(arena.stats().units, 1, 'forwarded by reference: no unit added');
+  assert.equal((forwarded as { view: Uint8Array }).view.byteOffset, view.byteOffset);
+  arena.release(first);
+  assert.ok(arena.stats().bytesInUse > 0, 'the forwarded value still holds the unit');
+  arena.release(forwarded);
+  assert.equal(arena.stats().bytesInUse, 0);
+});
+
+test('shapes the direct path leaves to the general path keep their meaning', () => {
+  const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
+  const bytes = new Uint8Array(8192).fill(1);
+  // Two views of one buffer stay aliased, as after cloning.
+  const [whole, tail] = crossAsCall(arena, [bytes, bytes.subarray(4096)]).restored as Uint8Array[];
+  whole![4096] = 99;
+  assert.equal(tail![0], 99);
+  // A '__proto__' key stays an own property; it never becomes a prototype.
+  const tricky = JSON.parse('{"__proto__": 1, "frame": null}') as Record<string, unknown>;
+  tricky.frame = bytes;
+  const back = crossAsCall(arena, tricky).restored as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(back), Object.prototype);
+  assert.deepStrictEqual(Object.keys(back), ['__proto__', 'frame']);
+  assert.deepStrictEqual(back.frame, bytes);
+  // A hole stays a hole.
+  const sparse = [bytes, , 3]; // eslint-disable-line no-sparse-arrays
+  const backSparse = crossAsCall(arena, sparse).restored as unknown[];
+  assert.equal(1 in backSparse, false);
+  arena.release([whole, back, backSparse]);
+  assert.equal(arena.stats().bytesInUse, 0);
+});
+
+test('when a leaf does not fit, the holds the direct path took are given back before the general path copies', () => {
+  const arena = new Arena({ bytes: 16 * 1024, minBytes: kMinBytes });
+  const held = arena.restore(arena.offload(new Uint8Array(8192).fill(5)));
+  const big = new Uint8Array(12 * 1024).fill(8); // more than the 8 KiB left
+  const { restored } = crossAsCall(arena, [held, big]);
+  assert.deepStrictEqual(restored, [held, big]);
+  assert.equal(arena.stats().fallbacks, 1, 'the big leaf crossed by copying');
+  arena.release(held);
+  arena.release(restored);
+  assert.equal(arena.stats().bytesInUse, 0, 'no hold was left behind');
 });

@@ -2,8 +2,14 @@
  * The caller's half of moving values to and from one worker (memory/transit.ts): its arena
  * handle, and the space to give back when the worker dies. Pool and spawn share it.
  */
-import type { Arena, ArenaEnvelope, ArenaShared } from '../memory/arena/index.js';
-import { discardUnpacked, packValue, unpackValue, type PackedValue } from '../memory/transit.js';
+import type { Arena, ArenaClaim, ArenaShared } from '../memory/arena/index.js';
+import {
+  discardClaim,
+  discardUnpacked,
+  packValue,
+  unpackValue,
+  type PackedValue,
+} from '../memory/transit.js';
 import type { ValueMarks } from '../protocol/messages.js';
 
 export class BinaryLink {
@@ -22,8 +28,8 @@ export class BinaryLink {
   }
 
   /** Gives back the space of arguments the worker never received. Harmless if it did. */
-  discard(envelope: ArenaEnvelope | undefined): void {
-    if (envelope) this.#arena?.discard(envelope);
+  discard(claim: ArenaClaim | undefined): void {
+    discardClaim(this.#arena, claim);
   }
 
   /** An answer as the caller gets it. */

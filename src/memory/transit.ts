@@ -6,15 +6,23 @@
  */
 import type { ValueMarks } from '../protocol/messages.js';
 import type { Arena, ArenaEnvelope, ArenaWaitOptions } from './arena/index.js';
-import { flattenEnvelope, inflateEnvelope, isFlatEnvelope } from './arena/flat-envelope.js';
+import { engineOf } from './arena/arena.js';
+import type { ArenaClaim } from './arena/envelope.js';
+import {
+  type FlatEnvelope,
+  flattenEnvelope,
+  holdsOf,
+  isFlatEnvelope,
+  ticketOf,
+} from './arena/flat-envelope.js';
 import { reviveSharedObjects, sharedObjectHandlesMade } from './shared-object/index.js';
 
 export interface PackedValue {
-  /** What to post: the value, or its arena envelope. */
+  /** What to post: the value, or its arena envelope (flat when its shape allows). */
   readonly value: unknown;
   readonly marks: ValueMarks;
-  /** The envelope, to discard if posting fails or the receiver dies first. */
-  readonly envelope: ArenaEnvelope | undefined;
+  /** What the value took from the arena, to give back if posting fails or the receiver dies first. */
+  readonly claim: ArenaClaim | undefined;
 }
 
 const kNoMarks: ValueMarks = {};
@@ -28,8 +36,11 @@ const kPackedHandles: ValueMarks = { packed: true, handles: true };
  */
 export function packValue(arena: Arena | undefined, value: unknown): PackedValue {
   const handles = sharedObjectHandlesMade();
-  if (!arena) return { value, marks: handles ? kHandles : kNoMarks, envelope: undefined };
-  return packedEnvelope(arena.offload(value), handles);
+  if (!arena) return { value, marks: handles ? kHandles : kNoMarks, claim: undefined };
+  const direct = engineOf(arena).offloadDirect(value);
+  if (direct !== undefined) return packed(direct.flat, direct.claim, handles);
+  const envelope = arena.offload(value);
+  return packed(flattenEnvelope(envelope) ?? envelope, envelope, handles);
 }
 
 /**
@@ -42,28 +53,41 @@ export async function packValueWaiting(
   options: ArenaWaitOptions,
 ): Promise<PackedValue> {
   const handles = sharedObjectHandlesMade();
-  if (!arena) return { value, marks: handles ? kHandles : kNoMarks, envelope: undefined };
-  return packedEnvelope(await arena.offloadAsync(value, options), handles);
+  if (!arena) return { value, marks: handles ? kHandles : kNoMarks, claim: undefined };
+  const direct = engineOf(arena).offloadDirect(value);
+  if (direct !== undefined) return packed(direct.flat, direct.claim, handles);
+  const envelope = await arena.offloadAsync(value, options);
+  return packed(flattenEnvelope(envelope) ?? envelope, envelope, handles);
 }
 
-/** The flat form, when the envelope's shape allows, decodes several times faster (flat-envelope.ts). */
-function packedEnvelope(envelope: ArenaEnvelope, handles: boolean): PackedValue {
-  const posted = flattenEnvelope(envelope) ?? envelope;
-  return { value: posted, marks: handles ? kPackedHandles : kPacked, envelope };
+function packed(value: unknown, claim: ArenaClaim, handles: boolean): PackedValue {
+  return { value, marks: handles ? kPackedHandles : kPacked, claim };
 }
 
 /** The value as its sender had it (binary leaves as views over the arena). */
 export function unpackValue(arena: Arena | undefined, value: unknown, marks: ValueMarks): unknown {
-  const restored = marks.packed && arena ? arena.restore(envelopeOf(value)) : value;
+  let restored = value;
+  if (marks.packed && arena) {
+    restored = isFlatEnvelope(value)
+      ? engineOf(arena).restoreFlat(value)
+      : arena.restore(value as ArenaEnvelope);
+  }
   return marks.handles ? reviveSharedObjects(restored) : restored;
 }
 
 /** Gives back the arena space of a received value that will never be unpacked. */
 export function discardUnpacked(arena: Arena | undefined, value: unknown, marks: ValueMarks): void {
-  if (marks.packed && arena) arena.discard(envelopeOf(value));
+  if (marks.packed && arena) engineOf(arena).discard(claimOf(value));
 }
 
-/** A posted envelope, in either of its forms. */
-function envelopeOf(value: unknown): ArenaEnvelope {
-  return isFlatEnvelope(value) ? inflateEnvelope(value) : (value as ArenaEnvelope);
+/** What a posted envelope, in either of its forms, took from the arena. */
+function claimOf(value: unknown): ArenaClaim {
+  if (!isFlatEnvelope(value)) return value as ArenaEnvelope;
+  const flat: FlatEnvelope = value;
+  return { unit: ticketOf(flat[4]), holds: holdsOf(flat[7]) };
+}
+
+/** Gives back what a packed value took from the arena (its post failed, or its receiver died). */
+export function discardClaim(arena: Arena | undefined, claim: ArenaClaim | undefined): void {
+  if (arena && claim) engineOf(arena).discard(claim);
 }

@@ -3,7 +3,13 @@
  */
 import { Arena, release, type ArenaShared, type ArenaWaitOptions } from '../memory/arena/index.js';
 import { adoptCurrentArena } from '../memory/arena/current.js';
-import { packValue, packValueWaiting, unpackValue, type PackedValue } from '../memory/transit.js';
+import {
+  discardClaim,
+  packValue,
+  packValueWaiting,
+  unpackValue,
+  type PackedValue,
+} from '../memory/transit.js';
 import type { ValueMarks } from '../protocol/messages.js';
 
 let workerArena: Arena | undefined;
@@ -34,7 +40,7 @@ export function packForCallerWaiting(
 
 /** Gives back the space of a packed result that could not be posted. */
 export function discardPacked(packed: PackedValue): void {
-  if (packed.envelope) workerArena?.discard(packed.envelope);
+  discardClaim(workerArena, packed.claim);
 }
 
 /**
@@ -43,7 +49,7 @@ export function discardPacked(packed: PackedValue): void {
  * over, as a transferred buffer is. Costs nothing unless something crossed by reference.
  */
 export function handOver(value: unknown, packed: PackedValue): void {
-  if (packed.envelope !== undefined && packed.envelope.holds.length > 0) release(value);
+  if (packed.claim !== undefined && packed.claim.holds.length > 0) release(value);
 }
 
 /** Returns the arena space of received arguments now (views of them must not be used after). */

@@ -8,7 +8,6 @@
  * long or unknown task never waits behind another one.
  */
 import { CrossedError, KeelError } from '../../errors.js';
-import type { ArenaEnvelope } from '../../memory/arena/index.js';
 import { BinaryLink } from '../binary-link.js';
 import { isCloneFailure, notCloneableError } from '../../codec/crossing.js';
 import { Histogram } from '../../metrics/histogram.js';
@@ -201,8 +200,8 @@ export class PoolEngine implements TaskOwner {
     try {
       worker.endpoint.post(message);
     } catch (error) {
-      worker.binaries.discard(task.envelope as ArenaEnvelope | undefined);
-      task.envelope = undefined;
+      worker.binaries.discard(task.claim);
+      task.claim = undefined;
       task.reject(isCloneFailure(error) ? notCloneableError(task.args, 'args', error) : error);
       return;
     }
@@ -223,7 +222,7 @@ export class PoolEngine implements TaskOwner {
       ? {}
       : { source: this.#functionSources[task.fnId]! };
     const packed = worker.binaries.pack(task.args);
-    task.envelope = packed.envelope;
+    task.claim = packed.claim;
     const args = packed.value as readonly unknown[];
     return { type: 'call', id: task.id, fn: task.fnId, ...source, ...packed.marks, args };
   }
@@ -289,7 +288,7 @@ export class PoolEngine implements TaskOwner {
     if (!task) return;
     worker.backlogUs -= task.estimateUs;
     this.#learn(task, message.runUs);
-    task.envelope = undefined;
+    task.claim = undefined;
     if (message.type === 'result') task.resolve(worker.binaries.received(message));
     else task.reject(new CrossedError(message.error));
     if (worker.idle) this.#markIdle(worker);
@@ -340,7 +339,7 @@ export class PoolEngine implements TaskOwner {
 
   /** A dead thread's arena space: what it held, and arguments it never received. */
   #releaseArenaOf(worker: PoolWorker, tasks: readonly Task[]): void {
-    for (const task of tasks) worker.binaries.discard(task.envelope as ArenaEnvelope | undefined);
+    for (const task of tasks) worker.binaries.discard(task.claim);
     worker.binaries.reclaim();
   }
 

@@ -3,6 +3,7 @@
  * result, error, abort, timeout, worker death or forced close.
  */
 import { KeelError, abortReason } from '../../errors.js';
+import type { ArenaClaim } from '../../memory/arena/index.js';
 import type { QueueEntry } from './task-queue.js';
 
 export interface TaskOptions {
@@ -30,8 +31,8 @@ export class Task implements QueueEntry {
   assignedTo: object | undefined;
   /** Expected cost in µs when it was sent, to undo on completion. */
   estimateUs = 0;
-  /** The arena envelope its arguments were sent in, to give back if the worker dies first. */
-  envelope: unknown;
+  /** What its arguments took from the arena, given back if the worker dies first. */
+  claim: ArenaClaim | undefined;
   #settled = false;
   readonly #owner: TaskOwner;
   readonly #signal: AbortSignal | undefined;

@@ -3,7 +3,7 @@
  * matches answers, and turns every way the far side can end into a settled promise.
  */
 import { CrossedError, KeelError, deserializeError } from '../../errors.js';
-import type { ArenaEnvelope } from '../../memory/arena/index.js';
+import type { ArenaClaim } from '../../memory/arena/index.js';
 import { BinaryLink } from '../binary-link.js';
 import { isCloneFailure, notCloneableError } from '../../codec/crossing.js';
 import type { FromRemote, ToRemote, WorkerBootData } from '../../protocol/messages.js';
@@ -22,8 +22,8 @@ import { deferred } from '../deferred.js';
 interface PendingCall {
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
-  /** The arena envelope of its arguments, given back if the remote dies first. */
-  readonly envelope: ArenaEnvelope | undefined;
+  /** What its arguments took from the arena, given back if the remote dies first. */
+  readonly claim: ArenaClaim | undefined;
 }
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'dead';
@@ -111,17 +111,17 @@ export class RemoteController {
     }
     const id = this.#nextId++;
     const packed = this.#binaries.pack(args);
-    const envelope = packed.envelope;
+    const claim = packed.claim;
     try {
       const packedArgs = packed.value as readonly unknown[];
       this.#endpoint.post({ type: 'invoke', id, kind, name, ...packed.marks, args: packedArgs });
     } catch (error) {
-      this.#binaries.discard(envelope);
+      this.#binaries.discard(claim);
       const reason = isCloneFailure(error) ? notCloneableError(args, 'args', error) : error;
       return Promise.reject(reason instanceof Error ? reason : new Error(String(reason)));
     }
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, envelope });
+      this.#pending.set(id, { resolve, reject, claim });
       if (this.#pending.size === 1) {
         this.#endpoint.ref();
         this.#armHeadTimer();
@@ -248,7 +248,7 @@ export class RemoteController {
     const calls = [...this.#pending.values()];
     this.#pending.clear();
     for (const call of calls) {
-      this.#binaries.discard(call.envelope);
+      this.#binaries.discard(call.claim);
       call.reject(makeError());
     }
   }

@@ -29,6 +29,15 @@ import {
 import type { UnitWriter } from './unit-writer.js';
 
 const kUnitWriters = new WeakMap<ArenaUnit, UnitWriter>();
+/** Each handle's engine, for keel's own transports (memory/transit.ts); not exported publicly. */
+const kEngines = new WeakMap<Arena, ArenaEngine>();
+
+/** The engine behind a handle (keel-internal). */
+export function engineOf(arena: Arena): ArenaEngine {
+  const engine = kEngines.get(arena);
+  if (engine === undefined) throw invalidArgument('arena', 'an Arena', arena);
+  return engine;
+}
 
 /** A TypedArray constructor (or Node's Buffer) that `allocate` can build over the arena. */
 export interface ArenaViewConstructor<V extends ArrayBufferView> {
@@ -75,12 +84,14 @@ export class Arena {
       this.#engine = adoptedEngine;
       this.#creator = false;
       adoptedEngine = undefined;
+      kEngines.set(this, this.#engine);
       return;
     }
     const sizes = validateOptions(options);
     const memory = ArenaMemory.create(sizes);
     this.#engine = new ArenaEngine(memory, memory.newHandleId(), sizes.minBytes);
     this.#creator = true;
+    kEngines.set(this, this.#engine);
   }
 
   /**

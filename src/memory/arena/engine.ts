@@ -4,7 +4,9 @@
  */
 
 import { invalidArgument, KeelError } from '../../errors.js';
-import type { ArenaEnvelope, ArenaTicket, HoldTicket } from './envelope.js';
+import { alignedStart, type DirectLeaf, findDirectLeaves } from './direct.js';
+import type { ArenaClaim, ArenaEnvelope, ArenaTicket, HoldTicket } from './envelope.js';
+import { type FlatEnvelope, holdsOf, leafCode, ticketOf } from './flat-envelope.js';
 import { kFallbacksWord, kFreeEpochWord, kWaitsWord } from './layout.js';
 import { bytesPerElement, copyBytes, type LeafType, makeView } from './leaf-types.js';
 import { holdUnit, isArenaBacked, markArenaBuffer, newPin, unitsHeldThrough } from './lifetimes.js';
@@ -26,7 +28,20 @@ interface Offload {
 
 /** The holds one offload took, by unit slot (one per unit however many views point into it). */
 type Holds = Map<number, HoldTicket>;
-import { restoreEnvelope } from './restore.js';
+
+/** The direct path's placements so far (flat-form numbers), and the holds it took. */
+interface DirectPlacement {
+  readonly holds: HoldTicket[];
+  readonly groups: number[];
+  readonly leafNumbers: number[];
+}
+
+/** A value offloaded by the direct path: what to post, and what to give back if it never arrives. */
+export interface DirectOffload {
+  readonly flat: FlatEnvelope;
+  readonly claim: ArenaClaim;
+}
+import { restoreEnvelope, restoreFlat, type Restored, type RestoreTarget } from './restore.js';
 import { UnitWriter } from './unit-writer.js';
 import { waitForChange, type WaitOutcome } from './wait.js';
 
@@ -95,6 +110,82 @@ export class ArenaEngine {
     }
   }
 
+  /**
+   * The direct path (direct.ts): the flat form of a simple value in one pass, or undefined
+   * when the value needs the general path or a leaf does not fit right now (the general path
+   * then decides: a fallback, or a wait). Never waits.
+   */
+  offloadDirect(value: unknown): DirectOffload | undefined {
+    this.assertOpen();
+    const found = findDirectLeaves(value, this.minBytes);
+    if (found === null) return undefined;
+    const writer = new UnitWriter(this.memory, this.handleId);
+    const placed: DirectPlacement = { holds: [], groups: [], leafNumbers: [] };
+    if (!this.#placeDirect(found.leaves, writer, placed)) {
+      writer.abort();
+      this.#dropHolds(placed.holds);
+      return undefined;
+    }
+    let unit: ArenaTicket | null = null;
+    if (writer.reservedBytes > 0) unit = writer.commit();
+    else writer.abort();
+    const { holds, groups, leafNumbers } = placed;
+    return {
+      flat: directFlat(value, found.shape, found.leaves, unit, holds, groups, leafNumbers),
+      claim: { unit, holds },
+    };
+  }
+
+  /**
+   * Places each leaf: a hold (once per unit) for a view over a unit this thread holds, else a
+   * copy into `writer`'s unit. False as soon as one cannot be placed right now.
+   */
+  #placeDirect(
+    leaves: readonly DirectLeaf[],
+    writer: UnitWriter,
+    placed: DirectPlacement,
+  ): boolean {
+    const { dataOffsetBytes: dataStart, blockBytes } = this.memory.layout;
+    const { holds, groups, leafNumbers } = placed;
+    for (const leaf of leaves) {
+      if (leaf.held !== null) {
+        const ticket = this.#heldUnitOf(leaf, dataStart, blockBytes);
+        if (ticket === undefined) return false;
+        if (!holds.some((hold) => hold.unit === ticket)) {
+          const hold = this.memory.addHold(ticket.slot, this.handleId);
+          if (hold === null) return false;
+          holds.push({ ...hold, unit: ticket });
+        }
+        groups.push(leaf.start - dataStart, leaf.end - leaf.start, 0);
+        leafNumbers.push(leafCode(leaf.type), groups.length / 3 - 1, 0, leaf.length);
+        continue;
+      }
+      const start = alignedStart(leaf.start);
+      const byteLength = leaf.end - start;
+      if (byteLength > this.memory.data.byteLength) return false;
+      const at = writer.reserve(byteLength);
+      if (at < 0) return false;
+      copyBytes(
+        this.memory.data.subarray(at, at + byteLength),
+        new Uint8Array(leaf.buffer, start, byteLength),
+      );
+      groups.push(at, byteLength, 0);
+      leafNumbers.push(leafCode(leaf.type), groups.length / 3 - 1, leaf.start - start, leaf.length);
+    }
+    return true;
+  }
+
+  /** The unit this thread holds whose regions contain `leaf` (a view over one of its pins). */
+  #heldUnitOf(leaf: DirectLeaf, dataStart: number, blockBytes: number): ArenaTicket | undefined {
+    const start = leaf.start - dataStart;
+    const end = leaf.end - dataStart;
+    const arenaId = this.memory.arenaId;
+    return leaf.held?.find(
+      (ticket) =>
+        ticket.arenaId === arenaId && regionsContain(ticket.regions, blockBytes, start, end),
+    );
+  }
+
   /** Wait variant: waits (without blocking the thread) until every group fits at once. */
   async offloadWaiting<T>(
     value: T,
@@ -157,7 +248,27 @@ export class ArenaEngine {
   }
 
   restore<T>(envelope: ArenaEnvelope<T>): T {
-    const ticket = envelope.unit;
+    return this.#restoreParts(envelope.unit, envelope.holds, (target) =>
+      restoreEnvelope(envelope, target),
+    ) as T;
+  }
+
+  /** Like `restore`, for the flat form (what the transports post): no envelope is rebuilt. */
+  restoreFlat(flat: FlatEnvelope): unknown {
+    return this.#restoreParts(ticketOf(flat[4]), holdsOf(flat[7]), (target) =>
+      restoreFlat(flat, target),
+    );
+  }
+
+  /**
+   * Takes the unit and the holds, rebuilds the value over one pin, and ties them to that
+   * pin's lifetime (or lets go at once when no view aliases the arena).
+   */
+  #restoreParts(
+    ticket: ArenaTicket | null,
+    incoming: readonly HoldTicket[],
+    rebuild: (target: RestoreTarget) => Restored,
+  ): unknown {
     if (ticket !== null) this.acceptUnit(ticket);
     const holds: HoldTicket[] = [];
     const memory = this.memory;
@@ -166,11 +277,11 @@ export class ArenaEngine {
       this.#dropHolds(holds, false);
     };
     try {
-      for (const hold of envelope.holds) {
+      for (const hold of incoming) {
         this.#acceptHold(hold);
         holds.push(hold);
       }
-      const { value, pin } = restoreEnvelope(envelope, {
+      const { value, pin } = rebuild({
         buffer: memory.buffer,
         dataOffsetBytes: memory.layout.dataOffsetBytes,
         dataBytes: memory.data.byteLength,
@@ -180,7 +291,7 @@ export class ArenaEngine {
       if (ticket !== null && ticket.slot >= 0) units.unshift(ticket);
       if (pin !== null && units.length > 0) holdUnit(pin, value, units, endAll);
       else endAll();
-      return value as T;
+      return value;
     } catch (error) {
       endAll();
       throw error;
@@ -218,7 +329,7 @@ export class ArenaEngine {
    * Sender side: gives back what an envelope holds that was never received (its unit if still
    * committed, its holds still in flight). False when there was nothing left to give back.
    */
-  discard(envelope: ArenaEnvelope): boolean {
+  discard(envelope: ArenaClaim): boolean {
     const ticket = envelope.unit;
     let gaveBack = false;
     if (ticket !== null && ticket.slot >= 0) {
@@ -324,15 +435,10 @@ export class ArenaEngine {
     const { arenaId, layout } = this.memory;
     const start = group.start - layout.dataOffsetBytes;
     const end = group.end - layout.dataOffsetBytes;
-    return units.find((ticket) => {
-      if (ticket.arenaId !== arenaId) return false;
-      for (let index = 0; index + 1 < ticket.regions.length; index += 2) {
-        const first = (ticket.regions[index] ?? 0) * layout.blockBytes;
-        const last = first + (ticket.regions[index + 1] ?? 0) * layout.blockBytes;
-        if (start >= first && end <= last) return true;
-      }
-      return false;
-    });
+    return units.find(
+      (ticket) =>
+        ticket.arenaId === arenaId && regionsContain(ticket.regions, layout.blockBytes, start, end),
+    );
   }
 
   /** Groups that together exceed the arena could never be placed at once: the largest go inline. */
@@ -416,4 +522,64 @@ export class ArenaEngine {
     const bytes = plan.groups.reduce((sum, group) => sum + group.end - group.start, 0);
     return new KeelError('ERR_TIMEOUT', `arena had no room for ${bytes} bytes in time`);
   }
+}
+
+/** True when block regions (flat [firstBlock, count] pairs) contain data bytes [start, end). */
+function regionsContain(
+  regions: readonly number[],
+  blockBytes: number,
+  start: number,
+  end: number,
+): boolean {
+  for (let index = 0; index + 1 < regions.length; index += 2) {
+    const first = (regions[index] ?? 0) * blockBytes;
+    const last = first + (regions[index + 1] ?? 0) * blockBytes;
+    if (start >= first && end <= last) return true;
+  }
+  return false;
+}
+
+/** The flat form of a direct value whose leaves were placed as `leafNumbers` say. */
+function directFlat(
+  value: unknown,
+  shape: 'view' | 'array' | 'object',
+  leaves: readonly DirectLeaf[],
+  unit: ArenaTicket | null,
+  holds: readonly HoldTicket[],
+  groups: number[],
+  leafNumbers: number[],
+): FlatEnvelope {
+  const ticket = unit === null ? [] : [unit.arenaId, unit.slot, unit.generation, ...unit.regions];
+  const holdNumbers: number[] = [];
+  for (const { entry, generation, unit: held } of holds) {
+    holdNumbers.push(entry, generation, held.arenaId, held.slot, held.generation);
+    holdNumbers.push(held.regions.length, ...held.regions);
+  }
+  if (shape === 'view') {
+    const rootLeaf = leaves.length === 1 ? 0 : -1;
+    return [
+      rootLeaf === 0 ? null : value,
+      rootLeaf,
+      [],
+      [],
+      ticket,
+      groups,
+      leafNumbers,
+      holdNumbers,
+    ];
+  }
+  if (leaves.length === 0) return [value, -1, [], [], ticket, groups, leafNumbers, holdNumbers];
+  // A copy with each view's place emptied: the caller's value stays as it was.
+  const copy = (
+    shape === 'array' ? (value as unknown[]).slice() : { ...(value as object) }
+  ) as Record<string | number, unknown>;
+  const keys: (string | number)[] = [];
+  const keyLeaves: number[] = [];
+  leaves.forEach((leaf, index) => {
+    const key = leaf.key ?? 0;
+    copy[key] = null;
+    keys.push(key);
+    keyLeaves.push(index);
+  });
+  return [copy, -1, keys, keyLeaves, ticket, groups, leafNumbers, holdNumbers];
 }

@@ -97,3 +97,6 @@ export function isHoldTicket(value: unknown): value is HoldTicket {
   const hold = value as Partial<Record<keyof HoldTicket, unknown>>;
   return Number.isInteger(hold.entry) && Number.isInteger(hold.generation) && isTicket(hold.unit);
 }
+
+/** What an offloaded value took from the arena: given back if it is never received. */
+export type ArenaClaim = Pick<ArenaEnvelope, 'unit' | 'holds'>;

@@ -29,7 +29,7 @@ import {
   type HoldTicket,
   type LeafMarker,
 } from './envelope.js';
-import { kLeafTypes } from './leaf-types.js';
+import { kLeafTypes, type LeafType } from './leaf-types.js';
 
 export type FlatEnvelope = readonly [
   value: unknown,
@@ -44,6 +44,11 @@ export type FlatEnvelope = readonly [
 
 /** Type codes of the flat form: indexes into kLeafTypes (both ends run the same build). */
 const kLeafCodes = new Map(kLeafTypes.map((type, code) => [type, code]));
+
+/** The flat form's code for a leaf type. */
+export function leafCode(type: LeafType): number {
+  return kLeafCodes.get(type) ?? -1;
+}
 
 export function isFlatEnvelope(value: unknown): value is FlatEnvelope {
   return Array.isArray(value) && value.length === 8;
@@ -70,7 +75,8 @@ export function flattenEnvelope(envelope: ArenaEnvelope): FlatEnvelope | undefin
   for (let index = 0; index + 1 < slots.length; index += 2) {
     const key = slots[index + 1] as string | number;
     const leaf = leaves.indexOf(container[key] as LeafMarker);
-    if (slots[index] !== value || leaf < 0) return undefined;
+    // '__proto__' assigned on either side would set a prototype, not a property.
+    if (slots[index] !== value || leaf < 0 || key === '__proto__') return undefined;
     copy[key] = null;
     keys.push(key);
     keyLeaves.push(leaf);
@@ -120,7 +126,7 @@ function flat(
   const ticket = unit === null ? [] : [unit.arenaId, unit.slot, unit.generation, ...unit.regions];
   const leaves: number[] = [];
   for (const marker of envelope.leaves) {
-    leaves.push(kLeafCodes.get(marker.type) ?? -1, marker.group, marker.byteOffset, marker.length);
+    leaves.push(leafCode(marker.type), marker.group, marker.byteOffset, marker.length);
   }
   const holds: number[] = [];
   for (const { entry, generation, unit: held } of envelope.holds) {
@@ -130,7 +136,7 @@ function flat(
   return [value, rootLeaf, keys, keyLeaves, ticket, envelope.groups, leaves, holds];
 }
 
-function holdsOf(numbers: readonly number[]): HoldTicket[] {
+export function holdsOf(numbers: readonly number[]): HoldTicket[] {
   const holds: HoldTicket[] = [];
   let index = 0;
   while (index + 5 < numbers.length) {
@@ -143,7 +149,7 @@ function holdsOf(numbers: readonly number[]): HoldTicket[] {
   return holds;
 }
 
-function ticketOf(numbers: readonly number[]): ArenaTicket | null {
+export function ticketOf(numbers: readonly number[]): ArenaTicket | null {
   if (numbers.length < 3) return null;
   const [arenaId = 0, slot = -1, generation = 0, ...regions] = numbers;
   return { arenaId, slot, generation, regions };

@@ -6,7 +6,8 @@
 
 import { invalidArgument } from '../../errors.js';
 import type { ArenaEnvelope, LeafMarker } from './envelope.js';
-import { copyBytes, makeView, NodeBuffer } from './leaf-types.js';
+import type { FlatEnvelope } from './flat-envelope.js';
+import { copyBytes, kLeafTypes, makeView, NodeBuffer } from './leaf-types.js';
 
 export interface RestoreTarget {
   /** The arena's buffer as this thread sees it (source of copy-out groups). */
@@ -39,6 +40,35 @@ export function restoreEnvelope(envelope: ArenaEnvelope, target: RestoreTarget):
   for (const collection of envelope.rebuild) rebuildCollection(collection, restored);
   const root = restored.has(envelope.value) ? restored.get(envelope.value) : envelope.value;
   return { value: root, pin };
+}
+
+/**
+ * The value a flat form stands for (flat-envelope.ts), patched in place: each marker's place
+ * gets its view (or copy), without building the markers or an envelope first.
+ */
+export function restoreFlat(flat: FlatEnvelope, target: RestoreTarget): Restored {
+  const [value, rootLeaf, keys, keyLeaves, , flatGroups, numbers] = flat;
+  const groups = readGroups(flatGroups, target.dataBytes);
+  const pin = groups.some((group) => !group.copyOut) ? target.makePin() : null;
+  const copies = new Map<number, ArrayBuffer>();
+  const restored: unknown[] = [];
+  for (let index = 0; index + 3 < numbers.length; index += 4) {
+    const type = kLeafTypes[numbers[index] ?? -1];
+    if (type === undefined) throw invalidArgument('envelope.leaves', 'known leaf types', numbers);
+    const marker: LeafMarker = {
+      type,
+      group: numbers[index + 1] ?? -1,
+      byteOffset: numbers[index + 2] ?? 0,
+      length: numbers[index + 3] ?? 0,
+    };
+    restored.push(restoreLeaf(marker, groups, target, pin, copies));
+  }
+  if (rootLeaf >= 0) return { value: restored[rootLeaf], pin };
+  const container = value as Record<string | number, unknown>;
+  keys.forEach((key, index) => {
+    container[key] = restored[keyLeaves[index] ?? -1];
+  });
+  return { value, pin };
 }
 
 interface GroupView {

@@ -1,0 +1,110 @@
+/**
+ * The direct path for the values most calls carry: a binary view, or an array or plain object
+ * whose own values are primitives and views (a pool call's `[frame, options]` holds a plain
+ * object and stays on the general path; `[frame, 3]` and a returned `frame` take this one).
+ * It writes the flat form (flat-envelope.ts) in one pass, without the general planner's maps,
+ * graph copy and envelope: on the 2-vCPU reference VM that general path costs ~9 µs and
+ * ~14 KB of garbage per hop for a one-frame value, most of a pool round trip's own work.
+ *
+ * `findDirectLeaves` only looks; it gives up (null) on anything the general path must judge:
+ * a nested container, a small view (cloned, or copied when it aliases the arena), an
+ * ArrayBuffer leaf (restored as a copy), two views over one buffer (aliasing), a view over a
+ * SharedArrayBuffer that is not a pin this thread holds. The engine places the leaves it
+ * returns (engine.ts, `offloadDirect`) and gives up too when one does not fit right now.
+ */
+
+import { kLeafAlignBytes } from './layout.js';
+import { isSharedArrayBuffer, viewLength, viewTypeOf, type LeafType } from './leaf-types.js';
+import { unitsHeldThrough } from './lifetimes.js';
+import type { ArenaTicket } from './envelope.js';
+
+/** More own values than this and the general path's one walk is as cheap. */
+const kMaxDirectEntries = 32;
+
+/** One view of a direct value, as a byte range of its buffer. */
+export interface DirectLeaf {
+  /** Where it sits: an index or key of the container; null for the value itself. */
+  readonly key: string | number | null;
+  readonly type: LeafType;
+  readonly length: number;
+  readonly buffer: ArrayBufferLike;
+  readonly start: number;
+  readonly end: number;
+  /** For a view over a pin this thread holds: the units behind that pin; else null (copied). */
+  readonly held: readonly ArenaTicket[] | null;
+}
+
+export interface DirectValue {
+  /** The value itself, an array, or a plain object. */
+  readonly shape: 'view' | 'array' | 'object';
+  readonly leaves: readonly DirectLeaf[];
+}
+
+/** The leaves of a direct value, or null when the general path must take it. */
+export function findDirectLeaves(value: unknown, minBytes: number): DirectValue | null {
+  if (typeof value !== 'object' || value === null) return { shape: 'view', leaves: [] };
+  if (ArrayBuffer.isView(value)) {
+    const leaf = directLeaf(value, null, minBytes);
+    return leaf === null ? null : { shape: 'view', leaves: [leaf] };
+  }
+  const leaves: DirectLeaf[] = [];
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype || value.length > kMaxDirectEntries) {
+      return null;
+    }
+    for (let index = 0; index < value.length; index++) {
+      if (!(index in value)) return null; // a hole: the general path keeps it a hole
+      if (!addEntry(value[index], index, minBytes, leaves)) return null;
+    }
+    return { shape: 'array', leaves };
+  }
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return null;
+  const keys = Object.keys(value);
+  if (keys.length > kMaxDirectEntries) return null;
+  const record = value as Record<string, unknown>;
+  for (const key of keys) {
+    // Assigning '__proto__' on either side would set a prototype, not a property.
+    if (key === '__proto__' || !addEntry(record[key], key, minBytes, leaves)) return null;
+  }
+  return { shape: 'object', leaves };
+}
+
+/** False when `entry` needs the general path; a view is appended to `leaves`. */
+function addEntry(
+  entry: unknown,
+  key: string | number,
+  minBytes: number,
+  leaves: DirectLeaf[],
+): boolean {
+  if (typeof entry === 'function') return false; // the general path names it in its error
+  if (typeof entry !== 'object' || entry === null) return true;
+  if (!ArrayBuffer.isView(entry)) return false;
+  const leaf = directLeaf(entry, key, minBytes);
+  if (leaf === null) return false;
+  for (const other of leaves) if (other.buffer === leaf.buffer) return false;
+  leaves.push(leaf);
+  return true;
+}
+
+function directLeaf(
+  view: ArrayBufferView,
+  key: string | number | null,
+  minBytes: number,
+): DirectLeaf | null {
+  if (view.byteLength < minBytes) return null;
+  const buffer = view.buffer;
+  let held: readonly ArenaTicket[] | null = null;
+  if (isSharedArrayBuffer(buffer)) {
+    held = unitsHeldThrough(buffer);
+    if (held === null) return null;
+  }
+  const start = view.byteOffset;
+  const type = viewTypeOf(view);
+  return { key, type, length: viewLength(view), buffer, start, end: start + view.byteLength, held };
+}
+
+/** Where a copied leaf's region starts in its source: 64-aligned, so element alignment holds. */
+export function alignedStart(start: number): number {
+  return Math.floor(start / kLeafAlignBytes) * kLeafAlignBytes;
+}
