@@ -19,6 +19,9 @@ import {
   planOffload,
   type PlacedGroup,
 } from './plan.js';
+import { restoreEnvelope, restoreFlat, type Restored, type RestoreTarget } from './restore.js';
+import { UnitWriter } from './unit-writer.js';
+import { waitForChange, type WaitOutcome } from './wait.js';
 
 /** A plan, and the groups that lie in units this thread holds (forwarded by reference). */
 interface Offload {
@@ -41,9 +44,6 @@ export interface DirectOffload {
   readonly flat: FlatEnvelope;
   readonly claim: ArenaClaim;
 }
-import { restoreEnvelope, restoreFlat, type Restored, type RestoreTarget } from './restore.js';
-import { UnitWriter } from './unit-writer.js';
-import { waitForChange, type WaitOutcome } from './wait.js';
 
 // setImmediate where it exists (Node), else a zero timeout: either lets queued messages run.
 const yieldMacrotask: (callback: (value: unknown) => void) => void =

@@ -20,10 +20,11 @@
  *
  * `flattenEnvelope` returns undefined for any other shape (markers deeper than the top level,
  * Maps or Sets holding markers, inline Buffers); such envelopes cross as they are. An envelope
- * is an object, the flat form an array: `isFlatEnvelope` tells them apart.
+ * is an object, the flat form an array: `isFlatEnvelope` tells them apart. The simplest values
+ * skip the envelope and are written in this form directly (direct.ts); the receiver restores
+ * the flat form as it is (restore.ts, `restoreFlat`).
  */
 import {
-  kEnvelopeKind,
   type ArenaEnvelope,
   type ArenaTicket,
   type HoldTicket,
@@ -82,37 +83,6 @@ export function flattenEnvelope(envelope: ArenaEnvelope): FlatEnvelope | undefin
     keyLeaves.push(leaf);
   }
   return flat(envelope, copy, -1, keys, keyLeaves);
-}
-
-/** The envelope a flat form stands for (its value is patched in place). */
-export function inflateEnvelope(flatForm: FlatEnvelope): ArenaEnvelope {
-  const [flatValue, rootLeaf, keys, keyLeaves, ticket, groups, numbers, holdNumbers] = flatForm;
-  const leaves: LeafMarker[] = [];
-  for (let index = 0; index + 3 < numbers.length; index += 4) {
-    leaves.push({
-      type: kLeafTypes[numbers[index] ?? -1] ?? 'Uint8Array',
-      group: numbers[index + 1] ?? -1,
-      byteOffset: numbers[index + 2] ?? 0,
-      length: numbers[index + 3] ?? 0,
-    });
-  }
-  const value = rootLeaf >= 0 ? leaves[rootLeaf] : flatValue;
-  const container = value as Record<string | number, unknown>;
-  const slots: unknown[] = [];
-  keys.forEach((key, index) => {
-    container[key] = leaves[keyLeaves[index] ?? -1];
-    slots.push(container, key);
-  });
-  return {
-    kind: kEnvelopeKind,
-    value,
-    unit: ticketOf(ticket),
-    holds: holdsOf(holdNumbers),
-    groups,
-    leaves,
-    slots,
-    rebuild: [],
-  };
 }
 
 function flat(
