@@ -183,6 +183,13 @@ test('the direct path: one unit for the leaves copied in, none for views forward
   assert.ok(arena.stats().bytesInUse > 0, 'the forwarded value still holds the unit');
   arena.release(forwarded);
   assert.equal(arena.stats().bytesInUse, 0);
+  // Options and metadata beside the views: containers of primitives cross as they are.
+  const withMeta = { frame, meta: { seq: 1, ts: 2.5, tag: 'a' }, shape: [64, 64], options: null };
+  const { restored: metaBack } = crossAsCall(arena, withMeta);
+  assert.deepStrictEqual(metaBack, withMeta);
+  assert.equal(arena.stats().units, 1);
+  arena.release(metaBack);
+  assert.equal(arena.stats().bytesInUse, 0);
 });
 
 test('shapes the direct path leaves to the general path keep their meaning', () => {

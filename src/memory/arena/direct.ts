@@ -1,13 +1,13 @@
 /**
  * The direct path for the values most calls carry: a binary view, or an array or plain object
- * whose own values are primitives and views (a pool call's `[frame, options]` holds a plain
- * object and stays on the general path; `[frame, 3]` and a returned `frame` take this one).
+ * whose own values are primitives, views, and arrays or plain objects of primitives only
+ * (`frame`, `[frame, 3]`, `[frame, { quality: 80 }]`, `{ frame, meta: { seq, ts } }`).
  * It writes the flat form (flat-envelope.ts) in one pass, without the general planner's maps,
  * graph copy and envelope: on the 2-vCPU reference VM that general path costs ~9 µs and
  * ~14 KB of garbage per hop for a one-frame value, most of a pool round trip's own work.
  *
  * `findDirectLeaves` only looks; it gives up (null) on anything the general path must judge:
- * a nested container, a small view (cloned, or copied when it aliases the arena), an
+ * deeper nesting, a small view (cloned, or copied when it aliases the arena), an
  * ArrayBuffer leaf (restored as a copy), two views over one buffer (aliasing), a view over a
  * SharedArrayBuffer that is not a pin this thread holds. The engine places the leaves it
  * returns (engine.ts, `offloadDirect`) and gives up too when one does not fit right now.
@@ -79,11 +79,33 @@ function addEntry(
 ): boolean {
   if (typeof entry === 'function') return false; // the general path names it in its error
   if (typeof entry !== 'object' || entry === null) return true;
-  if (!ArrayBuffer.isView(entry)) return false;
+  if (!ArrayBuffer.isView(entry)) return holdsPrimitivesOnly(entry);
   const leaf = directLeaf(entry, key, minBytes);
   if (leaf === null) return false;
   for (const other of leaves) if (other.buffer === leaf.buffer) return false;
   leaves.push(leaf);
+  return true;
+}
+
+/**
+ * True for a plain array or object whose own values are all primitives (a call's options, an
+ * item's metadata): it crosses as it is, cloned by the transport, with nothing to offload.
+ */
+function holdsPrimitivesOnly(container: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(container);
+  let values: unknown[];
+  if (Array.isArray(container)) {
+    if (prototype !== Array.prototype || container.length > kMaxDirectEntries) return false;
+    values = container;
+    for (let index = 0; index < values.length; index++) if (!(index in values)) return false;
+  } else {
+    if (prototype !== Object.prototype && prototype !== null) return false;
+    values = Object.values(container);
+    if (values.length > kMaxDirectEntries) return false;
+  }
+  for (const value of values) {
+    if (typeof value === 'function' || (typeof value === 'object' && value !== null)) return false;
+  }
   return true;
 }
 
