@@ -6,7 +6,7 @@
 import { invalidArgument, KeelError } from '../../errors.js';
 import { alignedStart, type DirectLeaf, findDirectLeaves } from './direct.js';
 import type { ArenaClaim, ArenaEnvelope, ArenaTicket, HoldTicket } from './envelope.js';
-import { type FlatEnvelope, holdsOf, leafCode, ticketOf } from './flat-envelope.js';
+import { type FlatEnvelope, flatForm, holdsOf, leafCode, ticketOf } from './flat-envelope.js';
 import { kFallbacksWord, kFreeEpochWord, kWaitsWord } from './layout.js';
 import { bytesPerElement, copyBytes, type LeafType, makeView } from './leaf-types.js';
 import { holdUnit, isArenaBacked, markArenaBuffer, newPin, unitsHeldThrough } from './lifetimes.js';
@@ -31,13 +31,6 @@ interface Offload {
 
 /** The holds one offload took, by unit slot (one per unit however many views point into it). */
 type Holds = Map<number, HoldTicket>;
-
-/** The direct path's placements so far (flat-form numbers), and the holds it took. */
-interface DirectPlacement {
-  readonly holds: HoldTicket[];
-  readonly groups: number[];
-  readonly leafNumbers: number[];
-}
 
 /** A value offloaded by the direct path: what to post, and what to give back if it never arrives. */
 export interface DirectOffload {
@@ -119,70 +112,96 @@ export class ArenaEngine {
     this.assertOpen();
     const found = findDirectLeaves(value, this.minBytes);
     if (found === null) return undefined;
+    const { leaves } = found;
     const writer = new UnitWriter(this.memory, this.handleId);
-    const placed: DirectPlacement = { holds: [], groups: [], leafNumbers: [] };
-    if (!this.#placeDirect(found.leaves, writer, placed)) {
-      writer.abort();
-      this.#dropHolds(placed.holds);
-      return undefined;
+    const placed = this.#placeDirect(leaves, writer);
+    if (placed === null) return undefined;
+    const unit = writer.reservedBytes > 0 ? writer.commit() : null;
+    const parts = { unit, ...placed };
+    const claim = { unit, holds: placed.holds };
+    if (found.shape === 'view') {
+      const flat =
+        leaves.length === 1 ? flatForm(null, 0, [], [], parts) : flatForm(value, -1, [], [], parts);
+      return { flat, claim };
     }
-    let unit: ArenaTicket | null = null;
-    if (writer.reservedBytes > 0) unit = writer.commit();
-    else writer.abort();
-    const { holds, groups, leafNumbers } = placed;
+    const keys = leaves.map((leaf) => leaf.key ?? 0);
     return {
-      flat: directFlat(value, found.shape, found.leaves, unit, holds, groups, leafNumbers),
-      claim: { unit, holds },
+      flat: flatForm(
+        value,
+        -1,
+        keys,
+        keys.map((_key, index) => index),
+        parts,
+      ),
+      claim,
     };
   }
 
   /**
-   * Places each leaf: a hold (once per unit) for a view over a unit this thread holds, else a
-   * copy into `writer`'s unit. False as soon as one cannot be placed right now.
+   * Places each leaf: a hold (once per unit) for a view over a unit this thread holds, else
+   * room in `writer`'s unit. Copies only once every leaf has its place: null (and nothing
+   * taken, nothing copied) as soon as one cannot be placed right now.
    */
   #placeDirect(
     leaves: readonly DirectLeaf[],
     writer: UnitWriter,
-    placed: DirectPlacement,
-  ): boolean {
-    const { dataOffsetBytes: dataStart, blockBytes } = this.memory.layout;
-    const { holds, groups, leafNumbers } = placed;
+  ): { holds: HoldTicket[]; groups: number[]; leafNumbers: number[] } | null {
+    const dataStart = this.memory.layout.dataOffsetBytes;
+    const holds: HoldTicket[] = [];
+    const groups: number[] = [];
+    const leafNumbers: number[] = [];
+    const copies: { leaf: DirectLeaf; start: number; at: number }[] = [];
     for (const leaf of leaves) {
-      if (leaf.held !== null) {
-        const ticket = this.#heldUnitOf(leaf, dataStart, blockBytes);
-        if (ticket === undefined) return false;
+      let at: number;
+      let start = leaf.start;
+      const ticket =
+        leaf.held === null ? undefined : this.#heldUnitContaining(leaf.held, start, leaf.end);
+      if (ticket !== undefined) {
         if (!holds.some((hold) => hold.unit === ticket)) {
           const hold = this.memory.addHold(ticket.slot, this.handleId);
-          if (hold === null) return false;
+          if (hold === null) break;
           holds.push({ ...hold, unit: ticket });
         }
-        groups.push(leaf.start - dataStart, leaf.end - leaf.start, 0);
-        leafNumbers.push(leafCode(leaf.type), groups.length / 3 - 1, 0, leaf.length);
-        continue;
+        at = start - dataStart;
+      } else {
+        if (leaf.held !== null) break; // a pin whose units do not cover it: the general path copies
+        start = alignedStart(leaf.start);
+        const byteLength = leaf.end - start;
+        at = byteLength <= this.memory.data.byteLength ? writer.reserve(byteLength) : -1;
+        if (at < 0) break;
+        copies.push({ leaf, start, at });
       }
-      const start = alignedStart(leaf.start);
+      groups.push(at, leaf.end - start, 0);
+      leafNumbers.push(leafCode(leaf.type), groups.length / 3 - 1, leaf.start - start, leaf.length);
+    }
+    if (groups.length / 3 < leaves.length) {
+      writer.abort();
+      this.#dropHolds(holds);
+      return null;
+    }
+    for (const { leaf, start, at } of copies) {
       const byteLength = leaf.end - start;
-      if (byteLength > this.memory.data.byteLength) return false;
-      const at = writer.reserve(byteLength);
-      if (at < 0) return false;
       copyBytes(
         this.memory.data.subarray(at, at + byteLength),
         new Uint8Array(leaf.buffer, start, byteLength),
       );
-      groups.push(at, byteLength, 0);
-      leafNumbers.push(leafCode(leaf.type), groups.length / 3 - 1, leaf.start - start, leaf.length);
     }
-    return true;
+    return { holds, groups, leafNumbers };
   }
 
-  /** The unit this thread holds whose regions contain `leaf` (a view over one of its pins). */
-  #heldUnitOf(leaf: DirectLeaf, dataStart: number, blockBytes: number): ArenaTicket | undefined {
-    const start = leaf.start - dataStart;
-    const end = leaf.end - dataStart;
-    const arenaId = this.memory.arenaId;
-    return leaf.held?.find(
+  /** The unit among `units` (this thread's, through one pin) whose blocks contain [start, end). */
+  #heldUnitContaining(
+    units: readonly ArenaTicket[],
+    start: number,
+    end: number,
+  ): ArenaTicket | undefined {
+    const { arenaId, layout } = this.memory;
+    const first = start - layout.dataOffsetBytes;
+    const last = end - layout.dataOffsetBytes;
+    return units.find(
       (ticket) =>
-        ticket.arenaId === arenaId && regionsContain(ticket.regions, blockBytes, start, end),
+        ticket.arenaId === arenaId &&
+        regionsContain(ticket.regions, layout.blockBytes, first, last),
     );
   }
 
@@ -431,14 +450,7 @@ export class ArenaEngine {
   /** The unit this thread holds whose blocks contain `group` (a view over one of its pins). */
   #unitHolding(group: LeafGroup): ArenaTicket | undefined {
     const units = unitsHeldThrough(group.source);
-    if (units === null) return undefined;
-    const { arenaId, layout } = this.memory;
-    const start = group.start - layout.dataOffsetBytes;
-    const end = group.end - layout.dataOffsetBytes;
-    return units.find(
-      (ticket) =>
-        ticket.arenaId === arenaId && regionsContain(ticket.regions, layout.blockBytes, start, end),
-    );
+    return units === null ? undefined : this.#heldUnitContaining(units, group.start, group.end);
   }
 
   /** Groups that together exceed the arena could never be placed at once: the largest go inline. */
@@ -537,49 +549,4 @@ function regionsContain(
     if (start >= first && end <= last) return true;
   }
   return false;
-}
-
-/** The flat form of a direct value whose leaves were placed as `leafNumbers` say. */
-function directFlat(
-  value: unknown,
-  shape: 'view' | 'array' | 'object',
-  leaves: readonly DirectLeaf[],
-  unit: ArenaTicket | null,
-  holds: readonly HoldTicket[],
-  groups: number[],
-  leafNumbers: number[],
-): FlatEnvelope {
-  const ticket = unit === null ? [] : [unit.arenaId, unit.slot, unit.generation, ...unit.regions];
-  const holdNumbers: number[] = [];
-  for (const { entry, generation, unit: held } of holds) {
-    holdNumbers.push(entry, generation, held.arenaId, held.slot, held.generation);
-    holdNumbers.push(held.regions.length, ...held.regions);
-  }
-  if (shape === 'view') {
-    const rootLeaf = leaves.length === 1 ? 0 : -1;
-    return [
-      rootLeaf === 0 ? null : value,
-      rootLeaf,
-      [],
-      [],
-      ticket,
-      groups,
-      leafNumbers,
-      holdNumbers,
-    ];
-  }
-  if (leaves.length === 0) return [value, -1, [], [], ticket, groups, leafNumbers, holdNumbers];
-  // A copy with each view's place emptied: the caller's value stays as it was.
-  const copy = (
-    shape === 'array' ? (value as unknown[]).slice() : { ...(value as object) }
-  ) as Record<string | number, unknown>;
-  const keys: (string | number)[] = [];
-  const keyLeaves: number[] = [];
-  leaves.forEach((leaf, index) => {
-    const key = leaf.key ?? 0;
-    copy[key] = null;
-    keys.push(key);
-    keyLeaves.push(index);
-  });
-  return [copy, -1, keys, keyLeaves, ticket, groups, leafNumbers, holdNumbers];
 }

@@ -61,16 +61,22 @@ export function flattenEnvelope(envelope: ArenaEnvelope): FlatEnvelope | undefin
   if (envelope.rebuild.length > 0 || leaves.some((marker) => marker.bytes !== undefined)) {
     return undefined;
   }
+  const leafNumbers: number[] = [];
+  for (const marker of leaves) {
+    leafNumbers.push(leafCode(marker.type), marker.group, marker.byteOffset, marker.length);
+  }
+  const parts = {
+    unit: envelope.unit,
+    holds: envelope.holds,
+    groups: envelope.groups,
+    leafNumbers,
+  };
   const rootLeaf = leaves.indexOf(value as LeafMarker);
-  if (rootLeaf >= 0) return slots.length === 0 ? flat(envelope, null, rootLeaf, [], []) : undefined;
-  if (slots.length === 0) return flat(envelope, value, -1, [], []);
+  if (rootLeaf >= 0)
+    return slots.length === 0 ? flatForm(null, rootLeaf, [], [], parts) : undefined;
+  if (slots.length === 0) return flatForm(value, -1, [], [], parts);
   if (!isPlainContainer(value)) return undefined;
   const container = value as Record<string | number, unknown>;
-  // A copy (holes kept), so that the envelope itself stays intact for a discard.
-  const copy = (Array.isArray(value) ? value.slice() : { ...container }) as Record<
-    string | number,
-    unknown
-  >;
   const keys: (string | number)[] = [];
   const keyLeaves: number[] = [];
   for (let index = 0; index + 1 < slots.length; index += 2) {
@@ -78,32 +84,51 @@ export function flattenEnvelope(envelope: ArenaEnvelope): FlatEnvelope | undefin
     const leaf = leaves.indexOf(container[key] as LeafMarker);
     // '__proto__' assigned on either side would set a prototype, not a property.
     if (slots[index] !== value || leaf < 0 || key === '__proto__') return undefined;
-    copy[key] = null;
     keys.push(key);
     keyLeaves.push(leaf);
   }
-  return flat(envelope, copy, -1, keys, keyLeaves);
+  return flatForm(value, -1, keys, keyLeaves, parts);
 }
 
-function flat(
-  envelope: ArenaEnvelope,
+/** What a flat form carries besides the value: the unit, the holds, the groups and leaves. */
+export interface FlatParts {
+  readonly unit: ArenaTicket | null;
+  readonly holds: readonly HoldTicket[];
+  readonly groups: readonly number[];
+  /** 4 numbers per leaf: type code (`leafCode`), group, byteOffset, length. */
+  readonly leafNumbers: readonly number[];
+}
+
+/**
+ * Builds a flat form. `value` is a plain array or object whose own `keys` hold leaves (each
+ * `keyLeaves[i]` names its leaf): it is posted as a copy with those places emptied, so the
+ * sender's value stays as it was. With `rootLeaf` >= 0 the value is that leaf and `value`
+ * should be null.
+ */
+export function flatForm(
   value: unknown,
   rootLeaf: number,
-  keys: (string | number)[],
-  keyLeaves: number[],
+  keys: readonly (string | number)[],
+  keyLeaves: readonly number[],
+  { unit, holds, groups, leafNumbers }: FlatParts,
 ): FlatEnvelope {
-  const unit = envelope.unit;
+  let posted = value;
+  if (keys.length > 0) {
+    // A copy (holes kept): the envelope or the caller's value stays intact (for a discard).
+    const copy = (Array.isArray(value) ? value.slice() : { ...(value as object) }) as Record<
+      string | number,
+      unknown
+    >;
+    for (const key of keys) copy[key] = null;
+    posted = copy;
+  }
   const ticket = unit === null ? [] : [unit.arenaId, unit.slot, unit.generation, ...unit.regions];
-  const leaves: number[] = [];
-  for (const marker of envelope.leaves) {
-    leaves.push(leafCode(marker.type), marker.group, marker.byteOffset, marker.length);
+  const holdNumbers: number[] = [];
+  for (const { entry, generation, unit: held } of holds) {
+    holdNumbers.push(entry, generation, held.arenaId, held.slot, held.generation);
+    holdNumbers.push(held.regions.length, ...held.regions);
   }
-  const holds: number[] = [];
-  for (const { entry, generation, unit: held } of envelope.holds) {
-    holds.push(entry, generation, held.arenaId, held.slot, held.generation, held.regions.length);
-    holds.push(...held.regions);
-  }
-  return [value, rootLeaf, keys, keyLeaves, ticket, envelope.groups, leaves, holds];
+  return [posted, rootLeaf, keys, keyLeaves, ticket, groups, leafNumbers, holdNumbers];
 }
 
 export function holdsOf(numbers: readonly number[]): HoldTicket[] {
