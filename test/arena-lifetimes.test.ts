@@ -96,6 +96,44 @@ test('a unit returns to the arena once every view of it is unreachable (Finaliza
   assert.equal(arena.stats().units, 0);
 });
 
+test('a unit released within its turn is never registered; others are, in the next turn or every 256 pins', async () => {
+  // Registration is what the safety net costs (a registered pin survives every minor GC), so
+  // the deferral is the behaviour under test: count the registry's registrations.
+  const arena = new Arena({ bytes: 4 * 1024 * 1024, minBytes: 1024 });
+  const register = FinalizationRegistry.prototype.register;
+  let registrations = 0;
+  FinalizationRegistry.prototype.register = function (
+    this: FinalizationRegistry<unknown>,
+    ...args
+  ) {
+    const held: unknown = args[1];
+    if (typeof held === 'object' && held !== null && 'units' in held) registrations++; // a lease
+    register.apply(this, args);
+  } as typeof register;
+  try {
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 10; i++) {
+      arena.release(arena.restore(arena.offload(patterned(2048, i))));
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(registrations, 0, 'units released before the turn ended cost no registration');
+
+    const dropped = (count: number): void => {
+      for (let i = 0; i < count; i++) arena.restore(arena.offload(patterned(2048, i)));
+    };
+    dropped(300); // one task, no turn of the event loop
+    assert.equal(registrations, 256, 'a loop that does not turn registers every 256 pins');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(registrations, 300, 'the rest are registered in the next turn');
+  } finally {
+    FinalizationRegistry.prototype.register = register;
+  }
+  assert.ok(
+    await collectUntil(() => arena.stats().bytesInUse === 0),
+    'the dropped units were never reclaimed',
+  );
+});
+
 test('a subarray, a DataView or the buffer of a restored view keeps the whole unit pinned', async () => {
   const arena = new Arena({ bytes: 64 * 1024, minBytes: 1024 });
   let survivors: unknown[] = [];
