@@ -10,11 +10,10 @@
  * The registry is module-level (one per thread): a registry that is itself collected never
  * calls back, and an arena handle may die before the views it produced.
  *
- * Registration waits up to 10 ms (see `registerLater`): V8's minor collections keep every
- * registered object alive, so a pin registered at once is promoted to the old generation even
- * when its views are released a few microseconds later. A stream's consumer or a pool's caller
- * that releases what it received within that time never registers it at all. Measured on the
- * reference VM, a stream of 1.2 MB frames: 5-8 µs less main-thread time per frame.
+ * Registration waits (see `registerLater`): V8's minor collections keep every registered
+ * object alive, so a pin registered at once is promoted to the old generation even when its
+ * views are released a few microseconds later. A stream's consumer or a pool's caller that
+ * releases what it received within ~10 ms never registers it at all.
  */
 
 import type { ArenaTicket } from './envelope.js';
@@ -82,37 +81,55 @@ export function holdUnit(
   return lease;
 }
 
-/** Pins waiting to be registered; at most this many before they are registered at once. */
+/** Pins waiting to be registered, oldest first, with the times they were made. */
+const pendingPins: Pin[] = [];
+const pendingSinceMs: number[] = [];
+/** At most this many pins wait; more are registered at once. */
 const kMaxPendingPins = 256;
-/** How long a pin may wait to be registered (and a dropped view's unit to become reclaimable). */
-const kRegisterDelayMs = 10;
-let pendingPins: Pin[] = [];
-let registrationScheduled = false;
+/** A pin this old is registered when the thread makes its next pin. */
+const kRegisterAfterMs = 10;
+/** ... or by a timer, at most this long after it was made, if no pin comes meanwhile. */
+const kRegisterBackstopMs = 500;
+let backstopArmed = false;
 
 /**
- * Registers `pin` within kRegisterDelayMs, unless its lease has ended by then. Until then the
- * pending list holds it, so it cannot be collected unregistered. One timer serves every pin
- * made meanwhile (a timer per pin would cost what registering does), and kMaxPendingPins
- * bounds the list on a thread that makes pins faster than that.
+ * Registers `pin` later, unless its lease has ended by then: when this thread makes a pin
+ * kRegisterAfterMs or more after it (a receiving thread makes one per value received, so
+ * this check costs a clock read and no wake-up), or at the latest by a kRegisterBackstopMs
+ * timer (a thread that stops receiving still lets its dropped views' units go). A timer per
+ * pin, or a setImmediate per turn, was measured: the first costs what registering does, the
+ * second registers what a stream's consumer takes from its buffer in a later turn, and a
+ * short timer wakes an idle loop for nothing. Until registered, the pending list holds the
+ * pin, so it can never be collected unregistered; kMaxPendingPins bounds the list.
  */
 function registerLater(pin: SharedArrayBuffer): void {
-  pendingPins.push(pin);
-  if (pendingPins.length >= kMaxPendingPins) {
-    registerPending();
-  } else if (!registrationScheduled) {
-    registrationScheduled = true;
-    // Unref'd: a pending registration has nothing left to protect once the thread ends.
-    const timer = setTimeout(() => {
-      registrationScheduled = false;
-      registerPending();
-    }, kRegisterDelayMs);
-    (timer as { unref?: () => void }).unref?.();
+  const nowMs = performance.now();
+  if (pendingPins.length > 0 && pendingSinceMs[0]! <= nowMs - kRegisterAfterMs) {
+    registerPending(nowMs - kRegisterAfterMs);
   }
+  pendingPins.push(pin);
+  pendingSinceMs.push(nowMs);
+  if (pendingPins.length >= kMaxPendingPins) registerPending(Infinity);
+  else if (!backstopArmed) armBackstop();
 }
 
-function registerPending(): void {
-  const pins = pendingPins;
-  pendingPins = [];
+function armBackstop(): void {
+  backstopArmed = true;
+  // Unref'd: a pending registration has nothing left to protect once the thread ends.
+  const timer = setTimeout(() => {
+    backstopArmed = false;
+    registerPending(performance.now() - kRegisterAfterMs);
+    if (pendingPins.length > 0) armBackstop();
+  }, kRegisterBackstopMs);
+  (timer as { unref?: () => void }).unref?.();
+}
+
+/** Registers the pending pins made at or before `madeByMs` whose leases have not ended. */
+function registerPending(madeByMs: number): void {
+  let count = 0;
+  while (count < pendingPins.length && pendingSinceMs[count]! <= madeByMs) count++;
+  const pins = pendingPins.splice(0, count);
+  pendingSinceMs.splice(0, count);
   for (const pin of pins) {
     const lease = pin[kPinLease];
     if (lease && !lease.released) kRegistry.register(pin, lease);
