@@ -96,11 +96,11 @@ let backstopArmed = false;
  * Registers `pin` later, unless its lease has ended by then: when this thread makes a pin
  * kRegisterAfterMs or more after it (a receiving thread makes one per value received, so
  * this check costs a clock read and no wake-up), or at the latest by a kRegisterBackstopMs
- * timer (a thread that stops receiving still lets its dropped views' units go). A timer per
- * pin, or a setImmediate per turn, was measured: the first costs what registering does, the
- * second registers what a stream's consumer takes from its buffer in a later turn, and a
- * short timer wakes an idle loop for nothing. Until registered, the pending list holds the
- * pin, so it can never be collected unregistered; kMaxPendingPins bounds the list.
+ * timer (a thread that stops receiving still lets its dropped views' units go). Measured and
+ * dropped: a setImmediate per turn registers what a stream's consumer takes from its buffer
+ * in a later turn; a 10 ms timer wakes an idle event loop for nothing. Until registered, the
+ * pending list holds the pin, so it can never be collected unregistered; kMaxPendingPins
+ * bounds the list.
  */
 function registerLater(pin: SharedArrayBuffer): void {
   const nowMs = performance.now();
