@@ -42,6 +42,31 @@ test('any value decodes to what a V8 serialize/deserialize round trip gives', ()
   );
 });
 
+test('one decoder reading many messages returns every short string as sent, whatever its cache holds', () => {
+  // The decoder keeps the short ASCII strings it met last (keys, message types) in a small
+  // table: strings that share a slot, and strings met again after being evicted, must still
+  // come back exactly as they were sent.
+  const encoder = new MessageEncoder();
+  const shared = new SharedArrayBuffer(64 * 1024);
+  const decoder = new MessageDecoder(shared);
+  const shortAscii = fc.string({
+    unit: fc.constantFrom(...Array.from('abcdefghijklmnopqrstuvwxyz_$0123456789')),
+    maxLength: 12,
+  });
+  const message = fc.tuple(
+    fc.dictionary(shortAscii, shortAscii, { maxKeys: 24 }),
+    fc.array(fc.oneof(shortAscii, fc.string({ maxLength: 6 })), { maxLength: 12 }),
+  );
+  fc.assert(
+    fc.property(message, (value) => {
+      const byteLength = encoder.encode(value);
+      new Uint8Array(shared).set(encoder.encodedBytes.subarray(0, byteLength), 0);
+      assert.deepStrictEqual(decoder.decode(0, byteLength), deserialize(serialize(value)));
+    }),
+    { seed: kSeed, numRuns: 3000 },
+  );
+});
+
 test('small values made of primitives, short arrays and plain objects take the compact encoding', () => {
   const compact = [
     undefined,

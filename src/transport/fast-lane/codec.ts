@@ -64,15 +64,45 @@ function writeAscii(text: string, bytes: Uint8Array, start: number): number {
   return text.length;
 }
 
-/** The ASCII string at `bytes[start, start + byteLength)`, or undefined if a byte is not ASCII. */
-function readAscii(bytes: Uint8Array, start: number, byteLength: number): string | undefined {
-  let text = '';
-  for (let index = start; index < start + byteLength; index++) {
-    const unit = bytes[index] ?? 0x80;
-    if (unit >= 0x80) return undefined;
-    text += String.fromCharCode(unit);
+/** Slots of the decoder's cache of short ASCII strings (a power of two). */
+const kInternSlots = 256;
+
+/**
+ * The short ASCII strings a decoder met last (keys, message types, method names), one per slot
+ * of a direct-mapped table keyed by a hash of their bytes. The same few strings arrive in every
+ * message; reading one from the table costs a hash and a compare, where building it allocates
+ * a string per character.
+ */
+class AsciiInterner {
+  readonly #slots: (string | undefined)[] = new Array<string | undefined>(kInternSlots).fill(
+    undefined,
+  );
+
+  /** The ASCII string at `bytes[start, start + byteLength)`, or undefined if a byte is not ASCII. */
+  read(bytes: Uint8Array, start: number, byteLength: number): string | undefined {
+    const end = start + byteLength;
+    let hash = byteLength;
+    for (let index = start; index < end; index++) {
+      const unit = bytes[index] ?? 0x80;
+      if (unit >= 0x80) return undefined;
+      hash = (Math.imul(hash, 31) + unit) | 0;
+    }
+    const slot = hash & (kInternSlots - 1);
+    const cached = this.#slots[slot];
+    if (cached !== undefined && sameAscii(cached, bytes, start, byteLength)) return cached;
+    let text = '';
+    for (let index = start; index < end; index++) text += String.fromCharCode(bytes[index] ?? 0);
+    this.#slots[slot] = text;
+    return text;
   }
-  return text;
+}
+
+function sameAscii(text: string, bytes: Uint8Array, start: number, byteLength: number): boolean {
+  if (text.length !== byteLength) return false;
+  for (let index = 0; index < byteLength; index++) {
+    if (text.charCodeAt(index) !== bytes[start + index]) return false;
+  }
+  return true;
 }
 
 /** Which encoding a value took; exposed for tests and statistics. */
@@ -227,6 +257,7 @@ export class MessageDecoder {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
   readonly #text: Buffer;
+  readonly #ascii = new AsciiInterner();
   #position = 0;
 
   constructor(buffer: SharedArrayBuffer) {
@@ -276,7 +307,9 @@ export class MessageDecoder {
     const start = this.#position + 4;
     this.#position = start + byteLength;
     const ascii =
-      byteLength <= kShortStringLength ? readAscii(this.#bytes, start, byteLength) : undefined;
+      byteLength <= kShortStringLength
+        ? this.#ascii.read(this.#bytes, start, byteLength)
+        : undefined;
     return ascii ?? this.#text.toString('utf8', start, start + byteLength);
   }
 
