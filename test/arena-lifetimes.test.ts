@@ -2,6 +2,7 @@
 // on release(); after garbage collection otherwise. keep() makes a copy that owns its memory.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Arena } from '../dist/memory/arena/index.js';
@@ -16,15 +17,14 @@ const collectGarbage: () => void =
   })();
 
 /** Waits longer than a restored unit waits to be registered (its backstop timer: 500 ms). */
-const afterRegistration = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 600));
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const afterRegistration = (): Promise<void> => delay(600);
 
 /** Collects until `done()` holds: FinalizationRegistry callbacks run in a later task. */
 async function collectUntil(done: () => boolean): Promise<boolean> {
   await afterRegistration();
   for (let round = 0; round < 20 && !done(); round++) {
     collectGarbage();
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
   return done();
 }
@@ -120,7 +120,7 @@ test('a unit released within 10 ms is never registered; others are, by the next 
     await afterRegistration();
     for (let i = 0; i < 10; i++) {
       const restored = restoreOne(i);
-      await new Promise((resolve) => setImmediate(resolve)); // used across a turn, then released
+      await nextTurn(); // used across a turn, then released
       arena.release(restored);
     }
     await delay(15);
