@@ -201,3 +201,14 @@ test('a restored view forwarded through the arena crosses by reference and outli
   arena.release(junk);
   assert.equal(arena.stats().bytesInUse, 0);
 });
+
+test('release(container) finds units through the views it reaches, nothing else', () => {
+  const arena = new Arena({ bytes: 128 * 1024, minBytes: 1024 });
+  const restored = arena.restore(arena.offload({ frame: patterned(20_000, 11), seq: 1 }));
+  const frame = restored.frame;
+  restored.frame = new Uint8Array(0); // the container no longer reaches the unit
+  assert.equal(arena.release(restored), 0);
+  assert.ok(arena.stats().bytesInUse > 0, 'the detached view still holds its unit');
+  assert.equal(arena.release(frame), 1);
+  assert.equal(arena.stats().bytesInUse, 0);
+});

@@ -28,7 +28,12 @@ import {
 } from './options.js';
 import type { UnitWriter } from './unit-writer.js';
 
-const kUnitWriters = new WeakMap<ArenaUnit, UnitWriter>();
+/**
+ * A unit's writer, in a symbol-keyed property of the unit rather than in a WeakMap: a WeakMap
+ * entry per unit keeps each one alive through V8's young collections (lifetimes.ts).
+ */
+const kUnitWriter = Symbol('keel.arena.unitWriter');
+type UnitWithWriter = ArenaUnit & { [kUnitWriter]?: UnitWriter };
 /** Each handle's engine, for keel's own transports (memory/transit.ts); not exported publicly. */
 const kEngines = new WeakMap<Arena, ArenaEngine>();
 
@@ -333,8 +338,8 @@ export class Arena {
    * port.postMessage({ ticket: arena.commitUnit(unit), at, length: bytes.byteLength });
    */
   beginUnit(): ArenaUnit {
-    const unit = new ArenaUnit();
-    kUnitWriters.set(unit, this.#engine.newWriter());
+    const unit: UnitWithWriter = new ArenaUnit();
+    unit[kUnitWriter] = this.#engine.newWriter();
     return unit;
   }
 
@@ -450,7 +455,7 @@ export class Arena {
   }
 
   #writerOf(unit: ArenaUnit): UnitWriter {
-    const writer = kUnitWriters.get(unit);
+    const writer = (unit as UnitWithWriter | null)?.[kUnitWriter];
     if (writer === undefined) throw invalidArgument('unit', 'a unit from arena.beginUnit()', unit);
     return writer;
   }

@@ -308,7 +308,7 @@ export class ArenaEngine {
       });
       const units = holds.map((hold) => hold.unit);
       if (ticket !== null && ticket.slot >= 0) units.unshift(ticket);
-      if (pin !== null && units.length > 0) holdUnit(pin, value, units, endAll);
+      if (pin !== null && units.length > 0) holdUnit(pin, units, endAll);
       else endAll();
       return value;
     } catch (error) {
@@ -340,7 +340,7 @@ export class ArenaEngine {
     const pin = newPin(memory.buffer);
     const view = makeView(type, pin, memory.layout.dataOffsetBytes + at, length);
     if (zero) new Uint8Array(pin, view.byteOffset, byteLength).fill(0);
-    holdUnit(pin, view, [ticket], () => this.endUnit(ticket));
+    holdUnit(pin, [ticket], () => this.endUnit(ticket));
     return view;
   }
 

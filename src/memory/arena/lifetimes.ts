@@ -5,7 +5,8 @@
  * the same shared memory, made by cloning the arena's buffer on this thread). All its views are
  * built over the pin, so anything that can reach the unit's bytes (a view, a `subarray()` of
  * it, a DataView, `view.buffer`) holds the pin. When the pin becomes unreachable the
- * FinalizationRegistry below ends the unit; `release` ends it at once.
+ * FinalizationRegistry below ends the unit; `release` ends it at once, finding the lease through
+ * the views the released value reaches.
  *
  * The registry is module-level (one per thread): a registry that is itself collected never
  * calls back, and an arena handle may die before the views it produced.
@@ -39,8 +40,11 @@ type Pin = SharedArrayBuffer & { [kPinLease]?: UnitLease | null };
 
 /** The arenas' own buffers (a pin is recognised by its property instead). */
 const kArenaBuffers = new WeakSet<object>();
-/** Leases by the container they were restored as, so that `release(container)` finds them. */
-const kLeaseByRoot = new WeakMap<object, UnitLease>();
+// No weak collection maps a restored container to its lease: only a full collection clears a
+// WeakMap's dead entries, and until then its table kept each received value (and its tickets)
+// alive through the young collections, promoting it. Measured on the 1.2 MB pool round trip
+// (results `[frame]`): scavenges survived by ~380 KB and ~1.2 ms long, against ~170 KB and
+// ~0.7 ms without the map (docs/arena.md, "Lifetimes"; test/arena-young-garbage.test.ts).
 const kRegistry = new FinalizationRegistry<UnitLease>((lease) => {
   endLease(lease);
 });
@@ -62,21 +66,14 @@ export function newPin(buffer: SharedArrayBuffer): SharedArrayBuffer {
   return pin;
 }
 
-/**
- * Ties a unit's lifetime to its pin (and lets `release(root)` find it). A root that is itself
- * a view needs no entry: `release` reaches its pin through `view.buffer`.
- */
+/** Ties a unit's lifetime to its pin: `release` reaches the pin through any view's `buffer`. */
 export function holdUnit(
   pin: SharedArrayBuffer,
-  root: unknown,
   units: readonly ArenaTicket[],
   end: () => void,
 ): UnitLease {
   const lease: UnitLease = { end, released: false, units };
   (pin as Pin)[kPinLease] = lease;
-  if (typeof root === 'object' && root !== null && !ArrayBuffer.isView(root)) {
-    kLeaseByRoot.set(root, lease);
-  }
   registerLater(pin);
   return lease;
 }
@@ -173,13 +170,9 @@ export function releaseValue(value: unknown): number {
     return lease !== undefined && endLease(lease) ? 1 : 0;
   }
   const leases = new Set<UnitLease>();
-  const note = (candidate: object): void => {
-    const lease = leaseOf(candidate) ?? kLeaseByRoot.get(candidate);
-    if (lease !== undefined) leases.add(lease);
-  };
-  if (typeof value === 'object' && value !== null) note(value);
   forEachLeafObject(value, (leaf) => {
-    note(ArrayBuffer.isView(leaf) ? leaf.buffer : leaf);
+    const lease = leaseOf(ArrayBuffer.isView(leaf) ? leaf.buffer : leaf);
+    if (lease !== undefined) leases.add(lease);
   });
   let ended = 0;
   for (const lease of leases) if (endLease(lease)) ended++;
