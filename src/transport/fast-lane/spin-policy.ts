@@ -11,15 +11,10 @@
  *   once, except for probes: one wait in `probeEvery` (16) spins a full window; each failed
  *   probe doubles that interval, up to 256 waits; one hit resumes spinning and resets it.
  * - a sleep that ended inside the window (the message came that fast after all: a pause of the
- *   other side had caused the misses) makes the next wait a probe at once; after a probe has
- *   failed, only a run of such sleeps does, twice as long after each failure (2, 4, ... 256).
- *   Two threads that share one core (where spinning starves the side that should answer, so
- *   every probe fails and every sleep is short) thus back off to rare probes, while a passing
- *   stall (a collection, a slow wake-up) that failed a probe or two costs a few sleeps instead
- *   of a probe interval. Before, one failed probe disabled this rule until the next hit: in
- *   10,000 settled 1.2 MB pool round trips, episodes of 125-659 calls at 50-60 µs (both ends
- *   asleep) came in 4 runs of 8; with the run rule, at most 41 calls (8 runs), and 22 probes in
- *   4,000 waits of two ends that share a core, against 18.
+ *   other side had caused the misses) makes the next wait a probe at once, unless probes have
+ *   already failed since the last hit. Two threads that share one core (where spinning starves
+ *   the side that should answer) thus settle on rare probes, and a passing hiccup costs only a
+ *   few sleeps instead of a probe interval.
  * CPU cost per wait: while hitting, the actual wait (spinning replaces idle waiting one for
  * one); then at most two full windows for the misses that end a streak; then on average
  * `maxSpinUs / 16` falling to `maxSpinUs / 256` (50 µs: ~3 µs, then ~0.2 µs per wait).
@@ -61,10 +56,6 @@ export class AdaptiveSpin {
   #waitsSinceProbe = 0;
   #probing = false;
   #probeNext = false;
-  /** Probes that failed since the last hit. */
-  #failedProbes = 0;
-  /** Sleeps in a row, since the last probe, that ended inside the window. */
-  #shortSleeps = 0;
 
   constructor(options: AdaptiveSpinOptions) {
     const { maxSpinUs, probeEvery = kDefaultProbeEvery, probeSpinUs = maxSpinUs } = options;
@@ -90,7 +81,6 @@ export class AdaptiveSpin {
     if (++this.#waitsSinceProbe < this.#probeInterval && !this.#probeNext) return 0;
     this.#waitsSinceProbe = 0;
     this.#probeNext = false;
-    this.#shortSleeps = 0;
     this.#probing = true;
     return this.#probeSpinUs;
   }
@@ -101,11 +91,9 @@ export class AdaptiveSpin {
       this.#confidence = kMaxConfidence;
       this.#probeInterval = this.#probeEvery;
       this.#waitsSinceProbe = 0;
-      this.#failedProbes = 0;
     } else if (this.#confidence > 0) {
       this.#confidence--;
     } else if (this.#probing) {
-      this.#failedProbes++;
       this.#probeInterval = Math.min(
         this.#probeInterval * 2,
         Math.max(kMaxProbeEvery, this.#probeEvery),
@@ -116,18 +104,12 @@ export class AdaptiveSpin {
 
   /**
    * Reports a sleep (taken after `budgetUs()`) that ended with a message after `sleptUs`:
-   * one shorter than the window means a spin would have caught it. While spinning is off,
-   * such sleeps make the next wait a probe: the first one at once, and after each probe that
-   * fails, twice as many in a row (2, 4, ... up to the longest probe interval).
+   * one shorter than the window means a spin would have caught it.
    */
   recordSleep(sleptUs: number): void {
-    if (this.#confidence > 0) return;
-    if (!(sleptUs < this.#maxSpinUs)) {
-      this.#shortSleeps = 0;
-      return;
-    }
-    const needed = Math.min(2 ** this.#failedProbes, Math.max(kMaxProbeEvery, this.#probeEvery));
-    if (++this.#shortSleeps >= needed) this.#probeNext = true;
+    const wouldHaveHit = sleptUs < this.#maxSpinUs;
+    const noFailedProbe = this.#probeInterval === this.#probeEvery;
+    if (this.#confidence === 0 && noFailedProbe && wouldHaveHit) this.#probeNext = true;
   }
 
   /** True while recent waits were answered inside the spin window. */
