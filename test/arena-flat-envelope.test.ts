@@ -210,7 +210,16 @@ test('shapes the direct path leaves to the general path keep their meaning', () 
   const sparse = [bytes, , 3]; // eslint-disable-line no-sparse-arrays
   const backSparse = crossAsCall(arena, sparse).restored as unknown[];
   assert.equal(1 in backSparse, false);
-  arena.release([whole, back, backSparse]);
+  // A named property of an array survives, as cloning keeps it (even beside a hole).
+  const labelled = Object.assign([bytes, 3], { label: 'left' });
+  const backLabelled = crossAsCall(arena, labelled).restored as unknown[] & { label?: string };
+  assert.equal(backLabelled.label, 'left');
+  assert.deepStrictEqual(backLabelled, labelled);
+  const balanced = Object.assign([bytes, , 3], { label: 'both' }); // eslint-disable-line no-sparse-arrays
+  const backBalanced = crossAsCall(arena, balanced).restored as unknown[] & { label?: string };
+  assert.equal(1 in backBalanced, false);
+  assert.equal(backBalanced.label, 'both');
+  arena.release([whole, back, backSparse, backLabelled, backBalanced]);
   assert.equal(arena.stats().bytesInUse, 0);
 });
 
@@ -224,4 +233,26 @@ test('when a leaf does not fit, the holds the direct path took are given back be
   arena.release(held);
   arena.release(restored);
   assert.equal(arena.stats().bytesInUse, 0, 'no hold was left behind');
+});
+
+test('a receiver that finds one hold of a value gone refuses it and gives back the holds it had taken', () => {
+  const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
+  const first = arena.restore(arena.offload(new Uint8Array(8192).fill(1)));
+  const second = arena.restore(arena.offload(new Uint8Array(8192).fill(2)));
+  const packed = packValue(arena, [first, second]);
+  assert.ok(isFlatEnvelope(packed.value), 'two views of two units: the direct path');
+  const numbers = [...(packed.value[2] as number[])];
+  // The second hold's generation, made stale: numbers end with [entry, generation, slot,
+  // unitGeneration, 1, firstBlock, blockCount] per hold.
+  numbers[numbers.length - 6] = (numbers[numbers.length - 6]! + 1) & 0x3ff;
+  const stale = [packed.value[0], packed.value[1], numbers];
+  assert.throws(
+    () => unpackValue(arena, stale, packed.marks),
+    (error: Error & { code?: string }) => error.code === 'ERR_INVALID_ARGUMENT',
+  );
+  arena.release([first, second]);
+  // The first hold was accepted, then given back; the second is still in flight (its sender's).
+  assert.ok(arena.stats().bytesInUse > 0, 'the hold still in flight keeps its unit');
+  discardClaim(arena, packed.claim);
+  assert.equal(arena.stats().bytesInUse, 0, 'nothing was left held by the refused value');
 });

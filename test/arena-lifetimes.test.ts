@@ -112,7 +112,7 @@ test('a unit released within 10 ms is never registered; others are, by the next 
     ...args
   ) {
     const held: unknown = args[1];
-    if (typeof held === 'object' && held !== null && 'units' in held) registrations++;
+    if (typeof held === 'object' && held !== null && 'heldAt' in held) registrations++;
     register.apply(this, args);
   } as typeof register;
   const restoreOne = (seed: number) => arena.restore(arena.offload(patterned(2048, seed)));

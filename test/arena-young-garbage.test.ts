@@ -3,7 +3,7 @@
 // (and their full collections) would blur it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Arena } from '../dist/memory/arena/index.js';
@@ -46,6 +46,26 @@ test('a received container released at once dies young: nothing of it is promote
     grownBytes = Math.max(grownBytes, oldSpaceUsedBytes() - before);
   });
   assert.ok(grownBytes < 2_000_000, `old space grew by ${grownBytes} bytes`);
+  assert.equal(arena.stats().bytesInUse, 0);
+});
+
+test('a value released at once leaves nothing queued: its pin is collectable before any registration', async () => {
+  // Pins wait up to 10 ms to be registered with the FinalizationRegistry; the queue must let go
+  // of a released one, or every value received and released keeps its pin (and the pin its
+  // lease and numbers) alive through the next young collection.
+  const arena = new Arena({ bytes: 1024 * 1024, minBytes: 1024 });
+  const pins: WeakRef<object>[] = [];
+  (() => {
+    for (let round = 0; round < 20; round++) {
+      const received = arena.restore(arena.offload({ frame: new Uint8Array(4096).fill(round) }));
+      pins.push(new WeakRef(received.frame.buffer));
+      arena.release(received);
+    }
+  })();
+  await nextTurn(); // WeakRef targets are kept until the end of the current job
+  gc();
+  const alive = pins.filter((pin) => pin.deref() !== undefined).length;
+  assert.equal(alive, 0, `${alive} of 20 released pins were still held`);
   assert.equal(arena.stats().bytesInUse, 0);
 });
 

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deserialize, serialize } from 'node:v8';
 import { inspect } from 'node:util';
+import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
 import { MessageDecoder, MessageEncoder } from '../dist/transport/fast-lane/codec.js';
+import { isWireArray, wireArray } from '../dist/codec/wire-array.js';
 
 const kSeed = 20261121;
 
@@ -125,6 +127,44 @@ test('values only V8 preserves exactly fall back to the V8 encoding and keep hol
   assert.equal(pair.a, pair.b, 'the shared reference is one object again');
   assert.equal(Object.getPrototypeOf(roundTrip(protoKey).decoded), Object.prototype);
   assert.equal((roundTrip('x\ud800y').decoded as string).charCodeAt(1), 0xd800);
+});
+
+test("keel's own wire arrays take the compact encoding at any length and arrive as plain arrays, inside a message or over a port", async () => {
+  const numbers = wireArray<number>(40);
+  for (let index = 0; index < 40; index++) numbers[index] = index * 3 - 7;
+  const keys = wireArray<string | number>();
+  keys.push('frame', 0);
+  const message = { type: 'item', value: [null, keys, numbers], packed: true };
+  const { decoded, kind } = roundTrip(message);
+  assert.equal(kind, 'compact', 'a 40-entry wire array is not "long"');
+  assert.deepStrictEqual(decoded, {
+    type: 'item',
+    value: [null, ['frame', 0], numbers.slice()],
+    packed: true,
+  });
+  const arrived = (decoded as { value: unknown[][] }).value[2]!;
+  assert.equal(Object.getPrototypeOf(arrived), Array.prototype);
+  assert.equal(
+    isWireArray(arrived),
+    false,
+    'the mark does not cross: a decoded array is a user array',
+  );
+  assert.equal(
+    roundTrip(Array.from(numbers)).kind,
+    'v8',
+    'the same numbers in a user array are checked as usual',
+  );
+  const { port1, port2 } = new MessageChannel();
+  const posted = new Promise<unknown>((resolve) => port2.once('message', resolve));
+  port1.postMessage(numbers);
+  const cloned = (await posted) as unknown[];
+  port1.close();
+  assert.deepStrictEqual(cloned, numbers.slice());
+  assert.deepStrictEqual(
+    Object.keys(cloned).length,
+    40,
+    'structured cloning carries no mark either',
+  );
 });
 
 test('decoded binary leaves own an exact-size ArrayBuffer and survive the ring being overwritten', () => {

@@ -2,7 +2,7 @@
  * The caller's half of moving values to and from one worker (memory/transit.ts): its arena
  * handle, and the space to give back when the worker dies. Pool and spawn share it.
  */
-import type { Arena, ArenaClaim, ArenaShared } from '../memory/arena/index.js';
+import type { Arena, PackedClaim, ArenaShared } from '../memory/arena/index.js';
 import {
   discardClaim,
   discardUnpacked,
@@ -28,7 +28,7 @@ export class BinaryLink {
   }
 
   /** Gives back the space of arguments the worker never received. Harmless if it did. */
-  discard(claim: ArenaClaim | undefined): void {
+  discard(claim: PackedClaim | undefined): void {
     discardClaim(this.#arena, claim);
   }
 

@@ -7,14 +7,9 @@
 import type { ValueMarks } from '../protocol/messages.js';
 import type { Arena, ArenaEnvelope, ArenaWaitOptions } from './arena/index.js';
 import { engineOf } from './arena/arena.js';
-import type { ArenaClaim } from './arena/envelope.js';
-import {
-  type FlatEnvelope,
-  flattenEnvelope,
-  holdsOf,
-  isFlatEnvelope,
-  ticketOf,
-} from './arena/flat-envelope.js';
+import type { ArenaEngine } from './arena/engine.js';
+import type { PackedClaim } from './arena/envelope.js';
+import { afterUnit, flattenEnvelope, heldAt, isFlatEnvelope } from './arena/flat-envelope.js';
 import { reviveSharedObjects, sharedObjectHandlesMade } from './shared-object/index.js';
 
 export interface PackedValue {
@@ -22,7 +17,7 @@ export interface PackedValue {
   readonly value: unknown;
   readonly marks: ValueMarks;
   /** What the value took from the arena, to give back if posting fails or the receiver dies first. */
-  readonly claim: ArenaClaim | undefined;
+  readonly claim: PackedClaim | undefined;
 }
 
 const kNoMarks: ValueMarks = {};
@@ -37,10 +32,10 @@ const kPackedHandles: ValueMarks = { packed: true, handles: true };
 export function packValue(arena: Arena | undefined, value: unknown): PackedValue {
   const handles = sharedObjectHandlesMade();
   if (!arena) return { value, marks: handles ? kHandles : kNoMarks, claim: undefined };
-  const direct = engineOf(arena).offloadDirect(value);
+  const engine = engineOf(arena);
+  const direct = engine.offloadDirect(value);
   if (direct !== undefined) return packed(direct.flat, direct.claim, handles);
-  const envelope = arena.offload(value);
-  return packed(flattenEnvelope(envelope) ?? envelope, envelope, handles);
+  return packedEnvelope(engine, arena.offload(value), handles);
 }
 
 /**
@@ -54,14 +49,32 @@ export async function packValueWaiting(
 ): Promise<PackedValue> {
   const handles = sharedObjectHandlesMade();
   if (!arena) return { value, marks: handles ? kHandles : kNoMarks, claim: undefined };
-  const direct = engineOf(arena).offloadDirect(value);
+  const engine = engineOf(arena);
+  const direct = engine.offloadDirect(value);
   if (direct !== undefined) return packed(direct.flat, direct.claim, handles);
-  const envelope = await arena.offloadAsync(value, options);
-  return packed(flattenEnvelope(envelope) ?? envelope, envelope, handles);
+  return packedEnvelope(engine, await arena.offloadAsync(value, options), handles);
 }
 
-function packed(value: unknown, claim: ArenaClaim, handles: boolean): PackedValue {
+function packedEnvelope(
+  engine: ArenaEngine,
+  envelope: ArenaEnvelope,
+  handles: boolean,
+): PackedValue {
+  const flat = flattenEnvelope(envelope, engine.arenaId);
+  return flat === undefined ? packed(envelope, envelope, handles) : packed(flat, flat[2], handles);
+}
+
+function packed(value: unknown, claim: PackedClaim, handles: boolean): PackedValue {
   return { value, marks: handles ? kPackedHandles : kPacked, claim };
+}
+
+/** True when a packed value forwards views by reference (it took holds on units). */
+export function claimHasHolds(claim: PackedClaim | undefined): boolean {
+  if (claim === undefined) return false;
+  if (!Array.isArray(claim))
+    return (claim as Exclude<PackedClaim, readonly number[]>).holds.length > 0;
+  const numbers = claim as readonly number[];
+  return (numbers[afterUnit(numbers, heldAt(numbers))] ?? 0) > 0;
 }
 
 /** The value as its sender had it (binary leaves as views over the arena). */
@@ -81,13 +94,11 @@ export function discardUnpacked(arena: Arena | undefined, value: unknown, marks:
 }
 
 /** What a posted envelope, in either of its forms, took from the arena. */
-function claimOf(value: unknown): ArenaClaim {
-  if (!isFlatEnvelope(value)) return value as ArenaEnvelope;
-  const flat: FlatEnvelope = value;
-  return { unit: ticketOf(flat[4]), holds: holdsOf(flat[7]) };
+function claimOf(value: unknown): PackedClaim {
+  return isFlatEnvelope(value) ? value[2] : (value as ArenaEnvelope);
 }
 
 /** Gives back what a packed value took from the arena (its post failed, or its receiver died). */
-export function discardClaim(arena: Arena | undefined, claim: ArenaClaim | undefined): void {
+export function discardClaim(arena: Arena | undefined, claim: PackedClaim | undefined): void {
   if (arena && claim) engineOf(arena).discard(claim);
 }

@@ -4,6 +4,7 @@
 import { Arena, release, type ArenaShared, type ArenaWaitOptions } from '../memory/arena/index.js';
 import { adoptCurrentArena } from '../memory/arena/current.js';
 import {
+  claimHasHolds,
   discardClaim,
   packValue,
   packValueWaiting,
@@ -49,7 +50,7 @@ export function discardPacked(packed: PackedValue): void {
  * over, as a transferred buffer is. Costs nothing unless something crossed by reference.
  */
 export function handOver(value: unknown, packed: PackedValue): void {
-  if (packed.claim !== undefined && packed.claim.holds.length > 0) release(value);
+  if (claimHasHolds(packed.claim)) release(value);
 }
 
 /** Returns the arena space of received arguments now (views of them must not be used after). */

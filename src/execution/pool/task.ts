@@ -3,7 +3,7 @@
  * result, error, abort, timeout, worker death or forced close.
  */
 import { KeelError, abortReason } from '../../errors.js';
-import type { ArenaClaim } from '../../memory/arena/index.js';
+import type { PackedClaim } from '../../memory/arena/index.js';
 import type { QueueEntry } from './task-queue.js';
 
 export interface TaskOptions {
@@ -32,7 +32,7 @@ export class Task implements QueueEntry {
   /** Expected cost in µs when it was sent, to undo on completion. */
   estimateUs = 0;
   /** What its arguments took from the arena, given back if the worker dies first. */
-  claim: ArenaClaim | undefined;
+  claim: PackedClaim | undefined;
   #settled = false;
   readonly #owner: TaskOwner;
   readonly #signal: AbortSignal | undefined;

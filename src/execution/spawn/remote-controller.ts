@@ -3,7 +3,7 @@
  * matches answers, and turns every way the far side can end into a settled promise.
  */
 import { CrossedError, KeelError, deserializeError } from '../../errors.js';
-import type { ArenaClaim } from '../../memory/arena/index.js';
+import type { PackedClaim } from '../../memory/arena/index.js';
 import { BinaryLink } from '../binary-link.js';
 import { isCloneFailure, notCloneableError } from '../../codec/crossing.js';
 import type { FromRemote, ToRemote, WorkerBootData } from '../../protocol/messages.js';
@@ -23,7 +23,7 @@ interface PendingCall {
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
   /** What its arguments took from the arena, given back if the remote dies first. */
-  readonly claim: ArenaClaim | undefined;
+  readonly claim: PackedClaim | undefined;
 }
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'dead';

@@ -10,16 +10,15 @@
  * deeper nesting, a small view (cloned, or copied when it aliases the arena), an
  * ArrayBuffer leaf (restored as a copy), two views over one buffer (aliasing), a view over a
  * SharedArrayBuffer that is not a pin this thread holds. The engine places the leaves it
- * returns (engine.ts, `offloadDirect`) and gives up too when one does not fit right now.
+ * returns (direct-offload.ts) and gives up too when one does not fit right now.
  */
 
 import { kLeafAlignBytes } from './layout.js';
 import { isSharedArrayBuffer, viewLength, viewTypeOf, type LeafType } from './leaf-types.js';
-import { unitsHeldThrough } from './lifetimes.js';
-import type { ArenaTicket } from './envelope.js';
+import { leaseThrough, type UnitLease } from './lifetimes.js';
 
 /** More own values than this and the general path's one walk is as cheap. */
-const kMaxDirectEntries = 32;
+export const kMaxDirectEntries = 32;
 
 /** One view of a direct value, as a byte range of its buffer. */
 export interface DirectLeaf {
@@ -30,8 +29,8 @@ export interface DirectLeaf {
   readonly buffer: ArrayBufferLike;
   readonly start: number;
   readonly end: number;
-  /** For a view over a pin this thread holds: the units behind that pin; else null (copied). */
-  readonly held: readonly ArenaTicket[] | null;
+  /** For a view over a pin this thread holds: that pin's lease; else null (copied). */
+  readonly lease: UnitLease | null;
 }
 
 export interface DirectValue {
@@ -49,12 +48,17 @@ export function findDirectLeaves(value: unknown, minBytes: number): DirectValue 
   }
   const leaves: DirectLeaf[] = [];
   if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype || value.length > kMaxDirectEntries) {
+    // Named properties (which cloning keeps) and holes: the general path keeps them.
+    if (
+      Object.getPrototypeOf(value) !== Array.prototype ||
+      value.length > kMaxDirectEntries ||
+      Object.keys(value).length !== value.length
+    ) {
       return null;
     }
     for (let index = 0; index < value.length; index++) {
-      if (!(index in value)) return null; // a hole: the general path keeps it a hole
-      if (!addEntry(value[index], index, minBytes, leaves)) return null;
+      // A hole and a named property could balance the count above: holes are checked too.
+      if (!(index in value) || !addEntry(value[index], index, minBytes, leaves)) return null;
     }
     return { shape: 'array', leaves };
   }
@@ -116,14 +120,22 @@ function directLeaf(
 ): DirectLeaf | null {
   if (view.byteLength < minBytes) return null;
   const buffer = view.buffer;
-  let held: readonly ArenaTicket[] | null = null;
+  let lease: UnitLease | null = null;
   if (isSharedArrayBuffer(buffer)) {
-    held = unitsHeldThrough(buffer);
-    if (held === null) return null;
+    lease = leaseThrough(buffer);
+    if (lease === null) return null;
   }
   const start = view.byteOffset;
   const type = viewTypeOf(view);
-  return { key, type, length: viewLength(view), buffer, start, end: start + view.byteLength, held };
+  return {
+    key,
+    type,
+    length: viewLength(view),
+    buffer,
+    start,
+    end: start + view.byteLength,
+    lease,
+  };
 }
 
 /** Where a copied leaf's region starts in its source: 64-aligned, so element alignment holds. */

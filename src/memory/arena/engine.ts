@@ -4,12 +4,33 @@
  */
 
 import { invalidArgument, KeelError } from '../../errors.js';
-import { alignedStart, type DirectLeaf, findDirectLeaves } from './direct.js';
-import type { ArenaClaim, ArenaEnvelope, ArenaTicket, HoldTicket } from './envelope.js';
-import { type FlatEnvelope, flatForm, holdsOf, leafCode, ticketOf } from './flat-envelope.js';
+import { type DirectOffload, DirectOffloader } from './direct-offload.js';
+import { HeldParts, holdsAnything } from './held-part.js';
+import type {
+  ArenaClaim,
+  ArenaEnvelope,
+  ArenaTicket,
+  HoldTicket,
+  PackedClaim,
+} from './envelope.js';
+import {
+  type FlatEnvelope,
+  heldAt,
+  kArenaIdAt,
+  pushHolds,
+  pushUnit,
+  ticketAt,
+} from './flat-envelope.js';
 import { kFallbacksWord, kFreeEpochWord, kWaitsWord } from './layout.js';
 import { bytesPerElement, copyBytes, type LeafType, makeView } from './leaf-types.js';
-import { holdUnit, isArenaBacked, markArenaBuffer, newPin, unitsHeldThrough } from './lifetimes.js';
+import {
+  holdUnit,
+  isArenaBacked,
+  type LeaseOwner,
+  leaseThrough,
+  markArenaBuffer,
+  newPin,
+} from './lifetimes.js';
 import type { ArenaMemory } from './memory.js';
 import {
   buildEnvelope,
@@ -32,28 +53,35 @@ interface Offload {
 /** The holds one offload took, by unit slot (one per unit however many views point into it). */
 type Holds = Map<number, HoldTicket>;
 
-/** A value offloaded by the direct path: what to post, and what to give back if it never arrives. */
-export interface DirectOffload {
-  readonly flat: FlatEnvelope;
-  readonly claim: ArenaClaim;
-}
-
 // setImmediate where it exists (Node), else a zero timeout: either lets queued messages run.
 const yieldMacrotask: (callback: (value: unknown) => void) => void =
   (globalThis as { setImmediate?: (callback: (value: unknown) => void) => void }).setImmediate ??
   ((callback) => setTimeout(callback, 0));
 
-export class ArenaEngine {
+export class ArenaEngine implements LeaseOwner {
   readonly memory: ArenaMemory;
   readonly handleId: number;
   readonly minBytes: number;
+  readonly arenaId: number;
+  readonly #target: RestoreTarget;
+  readonly #held: HeldParts;
+  readonly #direct: DirectOffloader;
   #closed = false;
 
   constructor(memory: ArenaMemory, handleId: number, minBytes: number) {
     this.memory = memory;
     this.handleId = handleId;
     this.minBytes = minBytes;
+    this.arenaId = memory.arenaId;
     markArenaBuffer(memory.buffer);
+    this.#held = new HeldParts(memory, handleId);
+    this.#direct = new DirectOffloader(memory, handleId, minBytes, this.#held);
+    this.#target = {
+      buffer: memory.buffer,
+      dataOffsetBytes: memory.layout.dataOffsetBytes,
+      dataBytes: memory.data.byteLength,
+      makePin: () => newPin(memory.buffer),
+    };
   }
 
   get closed(): boolean {
@@ -104,105 +132,13 @@ export class ArenaEngine {
   }
 
   /**
-   * The direct path (direct.ts): the flat form of a simple value in one pass, or undefined
-   * when the value needs the general path or a leaf does not fit right now (the general path
-   * then decides: a fallback, or a wait). Never waits.
+   * The direct path (direct-offload.ts): the flat form of a simple value in one pass, or
+   * undefined when the value needs the general path or a leaf does not fit right now (the
+   * general path then decides: a fallback, or a wait). Never waits.
    */
   offloadDirect(value: unknown): DirectOffload | undefined {
     this.assertOpen();
-    const found = findDirectLeaves(value, this.minBytes);
-    if (found === null) return undefined;
-    const { leaves } = found;
-    const writer = new UnitWriter(this.memory, this.handleId);
-    const placed = this.#placeDirect(leaves, writer);
-    if (placed === null) return undefined;
-    const unit = writer.reservedBytes > 0 ? writer.commit() : null;
-    const parts = { unit, ...placed };
-    const claim = { unit, holds: placed.holds };
-    if (found.shape === 'view') {
-      const flat =
-        leaves.length === 1 ? flatForm(null, 0, [], [], parts) : flatForm(value, -1, [], [], parts);
-      return { flat, claim };
-    }
-    const keys = leaves.map((leaf) => leaf.key ?? 0);
-    return {
-      flat: flatForm(
-        value,
-        -1,
-        keys,
-        keys.map((_key, index) => index),
-        parts,
-      ),
-      claim,
-    };
-  }
-
-  /**
-   * Places each leaf: a hold (once per unit) for a view over a unit this thread holds, else
-   * room in `writer`'s unit. Copies only once every leaf has its place: null (and nothing
-   * taken, nothing copied) as soon as one cannot be placed right now.
-   */
-  #placeDirect(
-    leaves: readonly DirectLeaf[],
-    writer: UnitWriter,
-  ): { holds: HoldTicket[]; groups: number[]; leafNumbers: number[] } | null {
-    const dataStart = this.memory.layout.dataOffsetBytes;
-    const holds: HoldTicket[] = [];
-    const groups: number[] = [];
-    const leafNumbers: number[] = [];
-    const copies: { leaf: DirectLeaf; start: number; at: number }[] = [];
-    for (const leaf of leaves) {
-      let at: number;
-      let start = leaf.start;
-      const ticket =
-        leaf.held === null ? undefined : this.#heldUnitContaining(leaf.held, start, leaf.end);
-      if (ticket !== undefined) {
-        if (!holds.some((hold) => hold.unit === ticket)) {
-          const hold = this.memory.addHold(ticket.slot, this.handleId);
-          if (hold === null) break;
-          holds.push({ ...hold, unit: ticket });
-        }
-        at = start - dataStart;
-      } else {
-        if (leaf.held !== null) break; // a pin whose units do not cover it: the general path copies
-        start = alignedStart(leaf.start);
-        const byteLength = leaf.end - start;
-        at = byteLength <= this.memory.data.byteLength ? writer.reserve(byteLength) : -1;
-        if (at < 0) break;
-        copies.push({ leaf, start, at });
-      }
-      groups.push(at, leaf.end - start, 0);
-      leafNumbers.push(leafCode(leaf.type), groups.length / 3 - 1, leaf.start - start, leaf.length);
-    }
-    if (groups.length / 3 < leaves.length) {
-      writer.abort();
-      this.#dropHolds(holds);
-      return null;
-    }
-    for (const { leaf, start, at } of copies) {
-      const byteLength = leaf.end - start;
-      copyBytes(
-        this.memory.data.subarray(at, at + byteLength),
-        new Uint8Array(leaf.buffer, start, byteLength),
-      );
-    }
-    return { holds, groups, leafNumbers };
-  }
-
-  /** The unit among `units` (this thread's, through one pin) whose blocks contain [start, end). */
-  #heldUnitContaining(
-    units: readonly ArenaTicket[],
-    start: number,
-    end: number,
-  ): ArenaTicket | undefined {
-    const { arenaId, layout } = this.memory;
-    const first = start - layout.dataOffsetBytes;
-    const last = end - layout.dataOffsetBytes;
-    return units.find(
-      (ticket) =>
-        ticket.arenaId === arenaId &&
-        regionsContain(ticket.regions, layout.blockBytes, first, last),
-    );
+    return this.#direct.offload(value);
   }
 
   /** Wait variant: waits (without blocking the thread) until every group fits at once. */
@@ -267,54 +203,47 @@ export class ArenaEngine {
   }
 
   restore<T>(envelope: ArenaEnvelope<T>): T {
-    return this.#restoreParts(envelope.unit, envelope.holds, (target) =>
-      restoreEnvelope(envelope, target),
-    ) as T;
+    this.#checkTicketsOf(envelope);
+    const numbers: number[] = [];
+    pushUnit(numbers, envelope.unit);
+    pushHolds(numbers, envelope.holds);
+    return this.#restoreHeld(numbers, 0, () => restoreEnvelope(envelope, this.#target)) as T;
   }
 
   /** Like `restore`, for the flat form (what the transports post): no envelope is rebuilt. */
   restoreFlat(flat: FlatEnvelope): unknown {
-    return this.#restoreParts(ticketOf(flat[4]), holdsOf(flat[7]), (target) =>
-      restoreFlat(flat, target),
-    );
+    const numbers = flat[2];
+    if (numbers[kArenaIdAt] !== this.arenaId) {
+      throw invalidArgument('envelope', 'a value packed for this arena', numbers[kArenaIdAt]);
+    }
+    return this.#restoreHeld(numbers, heldAt(numbers), () => restoreFlat(flat, this.#target));
   }
 
   /**
-   * Takes the unit and the holds, rebuilds the value over one pin, and ties them to that
-   * pin's lifetime (or lets go at once when no view aliases the arena).
+   * Takes the held part at `at` (unit, holds), rebuilds the value over one pin, and ties the
+   * held part to that pin's lifetime (or lets go at once when no view aliases the arena).
    */
-  #restoreParts(
-    ticket: ArenaTicket | null,
-    incoming: readonly HoldTicket[],
-    rebuild: (target: RestoreTarget) => Restored,
-  ): unknown {
-    if (ticket !== null) this.acceptUnit(ticket);
-    const holds: HoldTicket[] = [];
-    const memory = this.memory;
-    const endAll = (): void => {
-      if (ticket !== null) this.endUnit(ticket);
-      this.#dropHolds(holds, false);
-    };
+  #restoreHeld(numbers: readonly number[], at: number, rebuild: () => Restored): unknown {
+    this.#held.accept(numbers, at);
     try {
-      for (const hold of incoming) {
-        this.#acceptHold(hold);
-        holds.push(hold);
-      }
-      const { value, pin } = rebuild({
-        buffer: memory.buffer,
-        dataOffsetBytes: memory.layout.dataOffsetBytes,
-        dataBytes: memory.data.byteLength,
-        makePin: () => newPin(memory.buffer),
-      });
-      const units = holds.map((hold) => hold.unit);
-      if (ticket !== null && ticket.slot >= 0) units.unshift(ticket);
-      if (pin !== null && units.length > 0) holdUnit(pin, units, endAll);
-      else endAll();
+      const { value, pin } = rebuild();
+      if (pin !== null && holdsAnything(numbers, at)) holdUnit(pin, this, numbers, at);
+      else this.endHeld(numbers, at);
       return value;
     } catch (error) {
-      endAll();
+      this.endHeld(numbers, at);
       throw error;
     }
+  }
+
+  /** LeaseOwner: lets go of the unit and every hold of the held part at `at`. */
+  endHeld(numbers: readonly number[], at: number): void {
+    this.#held.end(numbers, at);
+  }
+
+  #checkTicketsOf(claim: ArenaClaim): void {
+    if (claim.unit !== null) this.#checkTicket(claim.unit);
+    for (const hold of claim.holds) this.#checkHold(hold);
   }
 
   /**
@@ -334,34 +263,28 @@ export class ArenaEngine {
         `the arena has no room for ${byteLength} bytes now (${this.memory.freeBlocks() * this.memory.layout.blockBytes} free of ${this.memory.data.byteLength})`,
       );
     }
-    const ticket = writer.commit();
-    this.acceptUnit(ticket);
+    const numbers: number[] = new Array<number>(4 + 2 * writer.regionPairs);
+    numbers[writer.commitInto(numbers, 0)] = 0; // no holds
+    this.#held.accept(numbers, 0);
     const memory = this.memory;
     const pin = newPin(memory.buffer);
     const view = makeView(type, pin, memory.layout.dataOffsetBytes + at, length);
     if (zero) new Uint8Array(pin, view.byteOffset, byteLength).fill(0);
-    holdUnit(pin, [ticket], () => this.endUnit(ticket));
+    holdUnit(pin, this, numbers, 0);
     return view;
   }
 
   /**
-   * Sender side: gives back what an envelope holds that was never received (its unit if still
-   * committed, its holds still in flight). False when there was nothing left to give back.
+   * Sender side: gives back what a packed value holds that was never received (its unit if
+   * still committed, its holds still in flight). False when there was nothing left to give back.
    */
-  discard(envelope: ArenaClaim): boolean {
-    const ticket = envelope.unit;
-    let gaveBack = false;
-    if (ticket !== null && ticket.slot >= 0) {
-      this.#checkTicket(ticket);
-      gaveBack = this.memory.endSlot(ticket.slot, ticket.generation, ticket.regions, true);
-    }
-    for (const hold of envelope.holds) {
-      this.#checkHold(hold);
-      const { entry, generation, unit } = hold;
-      if (this.memory.dropHold(entry, generation, this.handleId, true, unit.regions))
-        gaveBack = true;
-    }
-    return gaveBack;
+  discard(claim: PackedClaim): boolean {
+    if (isNumbers(claim)) return this.#held.discard(claim, heldAt(claim));
+    this.#checkTicketsOf(claim);
+    const numbers: number[] = [];
+    pushUnit(numbers, claim.unit);
+    pushHolds(numbers, claim.holds);
+    return this.#held.discard(numbers, 0);
   }
 
   /** committed -> received by this handle: the unit now survives its writer's death. */
@@ -394,17 +317,6 @@ export class ArenaEngine {
     this.#checkTicket(hold.unit);
     if (!(hold.entry >= 0 && hold.entry < this.memory.layout.maxUnits && hold.unit.slot >= 0)) {
       throw invalidArgument('envelope.holds', 'hold tickets of this arena', hold);
-    }
-  }
-
-  /** in flight -> held by this handle. */
-  #acceptHold(hold: HoldTicket): void {
-    this.#checkHold(hold);
-    if (!this.memory.acceptHold(hold.entry, hold.generation, this.handleId)) {
-      throw new KeelError(
-        'ERR_INVALID_ARGUMENT',
-        `arena hold ${hold.entry} is gone: it was restored already, or reclaimed after its sender exited`,
-      );
     }
   }
 
@@ -449,8 +361,11 @@ export class ArenaEngine {
 
   /** The unit this thread holds whose blocks contain `group` (a view over one of its pins). */
   #unitHolding(group: LeafGroup): ArenaTicket | undefined {
-    const units = unitsHeldThrough(group.source);
-    return units === null ? undefined : this.#heldUnitContaining(units, group.start, group.end);
+    const lease = leaseThrough(group.source);
+    if (lease === null) return undefined;
+    const dataStart = this.memory.layout.dataOffsetBytes;
+    const unitAt = this.#held.unitIn(lease, group.start - dataStart, group.end - dataStart);
+    return unitAt < 0 ? undefined : (ticketAt(lease.numbers, unitAt, this.arenaId) ?? undefined);
   }
 
   /** Groups that together exceed the arena could never be placed at once: the largest go inline. */
@@ -536,17 +451,6 @@ export class ArenaEngine {
   }
 }
 
-/** True when block regions (flat [firstBlock, count] pairs) contain data bytes [start, end). */
-function regionsContain(
-  regions: readonly number[],
-  blockBytes: number,
-  start: number,
-  end: number,
-): boolean {
-  for (let index = 0; index + 1 < regions.length; index += 2) {
-    const first = (regions[index] ?? 0) * blockBytes;
-    const last = first + (regions[index + 1] ?? 0) * blockBytes;
-    if (start >= first && end <= last) return true;
-  }
-  return false;
+function isNumbers(claim: PackedClaim): claim is readonly number[] {
+  return Array.isArray(claim);
 }

@@ -100,3 +100,9 @@ export function isHoldTicket(value: unknown): value is HoldTicket {
 
 /** What an offloaded value took from the arena: given back if it is never received. */
 export type ArenaClaim = Pick<ArenaEnvelope, 'unit' | 'holds'>;
+
+/**
+ * What a packed value took from the arena, to give back if it is never received: an envelope's
+ * tickets, or a flat form's numbers (their held part, flat-envelope.ts).
+ */
+export type PackedClaim = ArenaClaim | readonly number[];

@@ -1,47 +1,57 @@
 /**
- * An envelope reshaped for the fast lane: numbers in flat arrays, no shared references. An
- * envelope names each marker twice (in `leaves` and where it sits in `value`) and each patched
- * container twice (in `value` and in `slots`); structured cloning keeps that identity, but the
- * fast lane's compact codec does not carry shared references, and V8's serializer, which does,
- * takes ~5 µs to decode a one-frame envelope on the 2-vCPU reference VM, a fifth of a stream's
- * budget per frame on the receiving thread. The flat form of a simple item (a binary leaf, or
- * a plain object or array whose own properties hold the leaves) names markers by index and
- * carries the ticket and markers as numbers: it takes the compact path and decodes in ~1 µs.
+ * The wire form of an arena value: three entries, numbers in one flat array, no shared
+ * references. An envelope names each marker twice (in `leaves` and where it sits in `value`)
+ * and each patched container twice (in `value` and in `slots`); structured cloning keeps that
+ * identity, but the fast lane's compact codec does not carry shared references, and V8's
+ * serializer, which does, takes ~5 µs to decode a one-frame envelope on the 2-vCPU reference
+ * VM. The flat form of a simple item (a binary leaf, or a plain object or array whose own
+ * properties hold the leaves) takes the codec's compact path: its two arrays are wire arrays
+ * (codec/wire-array.ts), encoded without a user array's checks.
  *
- *   [ value      the value, each marker replaced by null (null when the value is one marker)
- *   , rootLeaf   index of the marker that is the whole value, or -1
- *   , keys       own keys of `value` that held a marker
- *   , keyLeaves  for each key, the index of its marker
- *   , ticket     [] (no unit) or [arenaId, slot, generation, ...regions]
- *   , groups     the envelope's groups (flat triples)
- *   , leaves     4 numbers per marker: type code (kLeafTypes), group, byteOffset, length
- *   , holds      per hold (a view forwarded by reference): entry, generation, then its unit's
- *                ticket as [arenaId, slot, generation, regionNumbers, ...regions] ]
+ *   [ value     the value, each leaf's place set to null (null when the value is one leaf)
+ *   , keys      own keys of `value` that hold a leaf, in leaf order: keys[i] gets leaf i
+ *   , numbers ]
  *
- * `flattenEnvelope` returns undefined for any other shape (markers deeper than the top level,
- * Maps or Sets holding markers, inline Buffers); such envelopes cross as they are. An envelope
- * is an object, the flat form an array: `isFlatEnvelope` tells them apart. The simplest values
- * skip the envelope and are written in this form directly (direct.ts); the receiver restores
- * the flat form as it is (restore.ts, `restoreFlat`).
+ * numbers (every entry an integer; offsets may exceed 2^31, so they stay JS numbers):
+ *
+ *   [0]           arenaId        the arena's id: a form from another arena is refused
+ *   [1]           rootLeaf       0 when the value is leaf 0 itself, else -1
+ *   [2]           groupCount G   then G triples: dataOffsetBytes, byteLength, copyOut (1: restore
+ *                                as an owned copy, for ArrayBuffer leaves; else a view)
+ *   [3 + 3G]      leafCount L    then L quadruples: type code (index into kLeafTypes), group,
+ *                                byteOffset within the group, length (elements; bytes for
+ *                                DataView, Buffer, ArrayBuffer)
+ *   [H = 4+3G+4L] the held part, what the receiver holds once it accepts the value:
+ *                   unit triple: slot (-1: nothing copied in), generation, regionCount R,
+ *                                then R pairs (firstBlock, blockCount)
+ *                   holdCount K, then K holds: entry, generation, and the held unit's triple
+ *                                (slot, generation, R, R pairs)
+ *
+ * A receiver keeps the numbers as its lease (lifetimes.ts): the held part is what it gives back
+ * when the views go, and what a view forwarded by reference is checked against. The simplest
+ * values are written in this form directly (direct.ts); `flattenEnvelope` turns an envelope of
+ * a simple shape into it; other envelopes cross as they are. An envelope is an object, the flat
+ * form an array: `isFlatEnvelope` tells them apart.
  */
+import { wireArray } from '../../codec/wire-array.js';
 import {
   type ArenaEnvelope,
   type ArenaTicket,
   type HoldTicket,
   type LeafMarker,
 } from './envelope.js';
+import { isArrayIndex } from './graph.js';
 import { kLeafTypes, type LeafType } from './leaf-types.js';
 
 export type FlatEnvelope = readonly [
   value: unknown,
-  rootLeaf: number,
   keys: readonly (string | number)[],
-  keyLeaves: readonly number[],
-  ticket: readonly number[],
-  groups: readonly number[],
-  leaves: readonly number[],
-  holds: readonly number[],
+  numbers: readonly number[],
 ];
+
+export const kArenaIdAt = 0;
+export const kRootLeafAt = 1;
+export const kGroupCountAt = 2;
 
 /** Type codes of the flat form: indexes into kLeafTypes (both ends run the same build). */
 const kLeafCodes = new Map(kLeafTypes.map((type, code) => [type, code]));
@@ -51,103 +61,156 @@ export function leafCode(type: LeafType): number {
   return kLeafCodes.get(type) ?? -1;
 }
 
+/** A flat form of these parts (a wire array itself, so the codec encodes it unchecked). */
+export function flatEnvelope(
+  value: unknown,
+  keys: readonly (string | number)[],
+  numbers: readonly number[],
+): FlatEnvelope {
+  const flat = wireArray<unknown>(3);
+  flat[0] = value;
+  flat[1] = keys;
+  flat[2] = numbers;
+  return flat as unknown as FlatEnvelope;
+}
+
+/** The keys of a value that is one leaf, or has none: shared, never written to. */
+export const kNoKeys: readonly (string | number)[] = Object.freeze(wireArray<string | number>());
+
 export function isFlatEnvelope(value: unknown): value is FlatEnvelope {
-  return Array.isArray(value) && value.length === 8;
+  return Array.isArray(value) && value.length === 3 && Array.isArray(value[2]);
+}
+
+/** Where the leaf count sits. */
+export function leafCountAt(numbers: readonly number[]): number {
+  return kGroupCountAt + 1 + 3 * (numbers[kGroupCountAt] ?? 0);
+}
+
+/** Where the held part starts. */
+export function heldAt(numbers: readonly number[]): number {
+  const leavesAt = leafCountAt(numbers);
+  return leavesAt + 1 + 4 * (numbers[leavesAt] ?? 0);
+}
+
+/** Where the unit triple after `at` (slot, generation, R, R pairs) ends. */
+export function afterUnit(numbers: readonly number[], at: number): number {
+  return at + 3 + 2 * (numbers[at + 2] ?? 0);
+}
+
+/** Appends a unit triple for `ticket` (or for no unit). */
+export function pushUnit(numbers: number[], ticket: ArenaTicket | null): void {
+  if (ticket === null || ticket.slot < 0) {
+    numbers.push(-1, 0, 0);
+    return;
+  }
+  numbers.push(ticket.slot, ticket.generation, ticket.regions.length >> 1);
+  for (const region of ticket.regions) numbers.push(region);
+}
+
+/** Appends holdCount and the holds. */
+export function pushHolds(numbers: number[], holds: readonly HoldTicket[]): void {
+  numbers.push(holds.length);
+  for (const { entry, generation, unit } of holds) {
+    numbers.push(entry, generation);
+    pushUnit(numbers, unit);
+  }
+}
+
+/** The unit triple at `at` as a ticket, or null for "no unit". */
+export function ticketAt(
+  numbers: readonly number[],
+  at: number,
+  arenaId: number,
+): ArenaTicket | null {
+  const slot = numbers[at] ?? -1;
+  if (slot < 0) return null;
+  const regions = numbers.slice(at + 3, afterUnit(numbers, at));
+  return { arenaId, slot, generation: numbers[at + 1] ?? 0, regions };
+}
+
+/** The held part at `at` as tickets: what a general-path caller (a discard) works with. */
+export function claimAt(
+  numbers: readonly number[],
+  at: number,
+): { unit: ArenaTicket | null; holds: HoldTicket[] } {
+  const arenaId = numbers[kArenaIdAt] ?? 0;
+  const unit = ticketAt(numbers, at, arenaId);
+  let position = afterUnit(numbers, at);
+  const count = numbers[position++] ?? 0;
+  const holds: HoldTicket[] = [];
+  for (let index = 0; index < count; index++) {
+    const entry = numbers[position] ?? -1;
+    const generation = numbers[position + 1] ?? 0;
+    const held = ticketAt(numbers, position + 2, arenaId);
+    if (held === null) break;
+    holds.push({ entry, generation, unit: held });
+    position = afterUnit(numbers, position + 2);
+  }
+  return { unit, holds };
 }
 
 /** The flat form of `envelope`, or undefined when it has another shape. */
-export function flattenEnvelope(envelope: ArenaEnvelope): FlatEnvelope | undefined {
+export function flattenEnvelope(
+  envelope: ArenaEnvelope,
+  arenaId: number,
+): FlatEnvelope | undefined {
   const { value, leaves, slots } = envelope;
   if (envelope.rebuild.length > 0 || leaves.some((marker) => marker.bytes !== undefined)) {
     return undefined;
   }
-  const leafNumbers: number[] = [];
-  for (const marker of leaves) {
-    leafNumbers.push(leafCode(marker.type), marker.group, marker.byteOffset, marker.length);
-  }
-  const parts = {
-    unit: envelope.unit,
-    holds: envelope.holds,
-    groups: envelope.groups,
-    leafNumbers,
-  };
   const rootLeaf = leaves.indexOf(value as LeafMarker);
-  if (rootLeaf >= 0)
-    return slots.length === 0 ? flatForm(null, rootLeaf, [], [], parts) : undefined;
-  if (slots.length === 0) return flatForm(value, -1, [], [], parts);
-  if (!isPlainContainer(value)) return undefined;
+  if (rootLeaf >= 0) {
+    return slots.length === 0 && leaves.length === 1
+      ? flatEnvelope(null, kNoKeys, flatNumbers(envelope, arenaId, 0))
+      : undefined;
+  }
+  if (slots.length === 0 && leaves.length === 0) {
+    return flatEnvelope(value, kNoKeys, flatNumbers(envelope, arenaId, -1));
+  }
+  if (!isPlainContainer(value) || slots.length !== 2 * leaves.length) return undefined;
+  // The posted copy below is an array's elements only: named properties keep the envelope.
+  if (Array.isArray(value) && Object.keys(value).some((key) => !isArrayIndex(key))) {
+    return undefined;
+  }
   const container = value as Record<string | number, unknown>;
-  const keys: (string | number)[] = [];
-  const keyLeaves: number[] = [];
+  // keys[i] is the place of leaf i: every leaf in exactly one own property of the value.
+  const keyOfLeaf = new Array<string | number | undefined>(leaves.length);
   for (let index = 0; index + 1 < slots.length; index += 2) {
     const key = slots[index + 1] as string | number;
     const leaf = leaves.indexOf(container[key] as LeafMarker);
     // '__proto__' assigned on either side would set a prototype, not a property.
-    if (slots[index] !== value || leaf < 0 || key === '__proto__') return undefined;
-    keys.push(key);
-    keyLeaves.push(leaf);
+    if (
+      slots[index] !== value ||
+      leaf < 0 ||
+      keyOfLeaf[leaf] !== undefined ||
+      key === '__proto__'
+    ) {
+      return undefined;
+    }
+    keyOfLeaf[leaf] = key;
   }
-  return flatForm(value, -1, keys, keyLeaves, parts);
+  const keys = wireArray<string | number>();
+  for (const key of keyOfLeaf) keys.push(key!);
+  const copy = (Array.isArray(value) ? value.slice() : { ...(value as object) }) as Record<
+    string | number,
+    unknown
+  >;
+  for (const key of keys) copy[key] = null;
+  return flatEnvelope(copy, keys, flatNumbers(envelope, arenaId, -1));
 }
 
-/** What a flat form carries besides the value: the unit, the holds, the groups and leaves. */
-export interface FlatParts {
-  readonly unit: ArenaTicket | null;
-  readonly holds: readonly HoldTicket[];
-  readonly groups: readonly number[];
-  /** 4 numbers per leaf: type code (`leafCode`), group, byteOffset, length. */
-  readonly leafNumbers: readonly number[];
-}
-
-/**
- * Builds a flat form. `value` is a plain array or object whose own `keys` hold leaves (each
- * `keyLeaves[i]` names its leaf): it is posted as a copy with those places emptied, so the
- * sender's value stays as it was. With `rootLeaf` >= 0 the value is that leaf and `value`
- * should be null.
- */
-export function flatForm(
-  value: unknown,
-  rootLeaf: number,
-  keys: readonly (string | number)[],
-  keyLeaves: readonly number[],
-  { unit, holds, groups, leafNumbers }: FlatParts,
-): FlatEnvelope {
-  let posted = value;
-  if (keys.length > 0) {
-    // A copy (holes kept): the envelope or the caller's value stays intact (for a discard).
-    const copy = (Array.isArray(value) ? value.slice() : { ...(value as object) }) as Record<
-      string | number,
-      unknown
-    >;
-    for (const key of keys) copy[key] = null;
-    posted = copy;
+function flatNumbers(envelope: ArenaEnvelope, arenaId: number, rootLeaf: number): number[] {
+  const { unit, holds, groups, leaves } = envelope;
+  const numbers = wireArray<number>();
+  numbers.push(arenaId, rootLeaf, groups.length / 3);
+  for (const number of groups) numbers.push(number);
+  numbers.push(leaves.length);
+  for (const marker of leaves) {
+    numbers.push(leafCode(marker.type), marker.group, marker.byteOffset, marker.length);
   }
-  const ticket = unit === null ? [] : [unit.arenaId, unit.slot, unit.generation, ...unit.regions];
-  const holdNumbers: number[] = [];
-  for (const { entry, generation, unit: held } of holds) {
-    holdNumbers.push(entry, generation, held.arenaId, held.slot, held.generation);
-    holdNumbers.push(held.regions.length, ...held.regions);
-  }
-  return [posted, rootLeaf, keys, keyLeaves, ticket, groups, leafNumbers, holdNumbers];
-}
-
-export function holdsOf(numbers: readonly number[]): HoldTicket[] {
-  const holds: HoldTicket[] = [];
-  let index = 0;
-  while (index + 5 < numbers.length) {
-    const [entry = -1, generation = 0, arenaId = 0, slot = -1, unitGeneration = 0, count = 0] =
-      numbers.slice(index, index + 6);
-    const regions = numbers.slice(index + 6, index + 6 + count);
-    holds.push({ entry, generation, unit: { arenaId, slot, generation: unitGeneration, regions } });
-    index += 6 + count;
-  }
-  return holds;
-}
-
-export function ticketOf(numbers: readonly number[]): ArenaTicket | null {
-  if (numbers.length < 3) return null;
-  const [arenaId = 0, slot = -1, generation = 0, ...regions] = numbers;
-  return { arenaId, slot, generation, regions };
+  pushUnit(numbers, unit);
+  pushHolds(numbers, holds);
+  return numbers;
 }
 
 function isPlainContainer(value: unknown): boolean {

@@ -117,9 +117,27 @@ function fillContainer(
     fillArray(source as unknown[], copy as unknown[], copyOf, isPlaceholder, graph);
     return;
   }
-  const from = source as Record<string, unknown>;
+  copyProperties(
+    source as Record<string, unknown>,
+    copy,
+    Object.keys(source),
+    copyOf,
+    isPlaceholder,
+    graph,
+  );
+}
+
+/** Copies the own properties `keys` of `from` into `into` ('__proto__' stays an own property). */
+function copyProperties(
+  from: Record<string, unknown>,
+  copy: object,
+  keys: readonly string[],
+  copyOf: (value: unknown) => unknown,
+  isPlaceholder: (value: unknown) => boolean,
+  graph: CopiedGraph,
+): void {
   const into = copy as Record<string, unknown>;
-  for (const key of Object.keys(from)) {
+  for (const key of keys) {
     const value = copyOf(from[key]);
     if (key === '__proto__') {
       Object.defineProperty(into, key, {
@@ -135,7 +153,7 @@ function fillContainer(
   }
 }
 
-/** Present indexes only: holes stay holes, as in cloning. */
+/** Present indexes only: holes stay holes, as in cloning; named properties are kept too. */
 function fillArray(
   from: unknown[],
   into: unknown[],
@@ -143,12 +161,31 @@ function fillArray(
   isPlaceholder: (value: unknown) => boolean,
   graph: CopiedGraph,
 ): void {
+  let present = 0;
   for (let index = 0; index < from.length; index++) {
     if (!(index in from)) continue;
+    present++;
     const value = copyOf(from[index]);
     into[index] = value;
     if (isPlaceholder(value)) graph.slots.push(into, index);
   }
+  const keys = Object.keys(from);
+  if (keys.length === present) return;
+  const named = keys.filter((key) => !isArrayIndex(key));
+  copyProperties(
+    from as unknown as Record<string, unknown>,
+    into,
+    named,
+    copyOf,
+    isPlaceholder,
+    graph,
+  );
+}
+
+/** True for a key that names an element of an array ('0', '17'), not a property ('01', 'x'). */
+export function isArrayIndex(key: string): boolean {
+  const index = Number(key);
+  return Number.isInteger(index) && index >= 0 && index < 2 ** 32 - 1 && String(index) === key;
 }
 
 function fillCollection(

@@ -4,7 +4,14 @@
 
 export { Arena, ArenaUnit, type ArenaViewConstructor } from './arena.js';
 export type { ArenaOptions, ArenaShared, ArenaStats, ArenaWaitOptions } from './options.js';
-export type { ArenaClaim, ArenaEnvelope, ArenaTicket, HoldTicket, LeafMarker } from './envelope.js';
+export type {
+  ArenaClaim,
+  ArenaEnvelope,
+  ArenaTicket,
+  HoldTicket,
+  LeafMarker,
+  PackedClaim,
+} from './envelope.js';
 export type { LeafType } from './leaf-types.js';
 
 import { keepValue, releaseValue } from './lifetimes.js';

@@ -173,7 +173,6 @@ export type HoldState = 0 | 1 | 2;
 
 const kHoldOwnerMask = (1n << 28n) - 1n;
 const kHoldSlotMask = (1n << 24n) - 1n;
-const kHoldGenerationMask = (1n << 10n) - 1n;
 
 export function encodeHold(
   state: HoldState,
@@ -181,12 +180,11 @@ export function encodeHold(
   slot: number,
   generation: number,
 ): bigint {
-  return (
-    ((BigInt(generation) & kHoldGenerationMask) << 54n) |
-    ((BigInt(slot) & kHoldSlotMask) << 30n) |
-    ((BigInt(owner >>> 0) & kHoldOwnerMask) << 2n) |
-    BigInt(state)
-  );
+  // Both halves as plain numbers, then one BigInt each: every BigInt operation allocates, and
+  // this runs on each hand-over of a view forwarded by reference.
+  const low = (state | ((owner & 0xfffffff) << 2) | ((slot & 0x3) << 30)) >>> 0;
+  const high = (((slot >>> 2) & 0x3fffff) | ((generation & 0x3ff) << 22)) >>> 0;
+  return (BigInt(high) << 32n) | BigInt(low);
 }
 
 export function holdState(word: bigint): HoldState {
@@ -199,7 +197,7 @@ export function holdOwner(word: bigint): number {
 }
 
 export function holdOwnerOf(handleId: number): number {
-  return Number(BigInt(handleId >>> 0) & kHoldOwnerMask);
+  return (handleId >>> 0) & 0xfffffff;
 }
 
 export function holdSlot(word: bigint): number {

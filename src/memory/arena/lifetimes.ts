@@ -17,17 +17,30 @@
  * releases what it received within ~10 ms never registers it at all.
  */
 
-import type { ArenaTicket } from './envelope.js';
 import { copyGraph, forEachLeafObject } from './graph.js';
 import { copyView, isSharedArrayBuffer } from './leaf-types.js';
 
-/** One restored unit held by this thread. */
+/** Gives back what a lease holds: the engine of the thread that restored (or allocated) it. */
+export interface LeaseOwner {
+  /** The arena the held units are in. */
+  readonly arenaId: number;
+  /** Ends the unit and the holds of the held part at `heldAt` (flat-envelope.ts). */
+  endHeld(numbers: readonly number[], heldAt: number): void;
+}
+
+/**
+ * One restored unit held by this thread: the held part of the numbers it arrived with (its unit
+ * and the holds on units forwarded by reference, with their regions). No closure: a lease is
+ * made per value received, and the fewer objects each one leaves, the less a young collection
+ * has to copy.
+ */
 export interface UnitLease {
-  /** Lets go of the units; called at most once. */
-  readonly end: () => void;
+  readonly owner: LeaseOwner;
+  readonly numbers: readonly number[];
+  readonly heldAt: number;
   released: boolean;
-  /** The units the pin's views point into (a view of one may be forwarded by reference). */
-  readonly units: readonly ArenaTicket[];
+  /** Its place in the pending list while it waits to be registered (absolute), else -1. */
+  pendingAt: number;
 }
 
 /**
@@ -66,21 +79,30 @@ export function newPin(buffer: SharedArrayBuffer): SharedArrayBuffer {
   return pin;
 }
 
-/** Ties a unit's lifetime to its pin: `release` reaches the pin through any view's `buffer`. */
+/**
+ * Ties the held part of `numbers` at `heldAt` to `pin`'s lifetime: `release` reaches the pin
+ * through any view's `buffer`, the registry when the pin is collected.
+ */
 export function holdUnit(
   pin: SharedArrayBuffer,
-  units: readonly ArenaTicket[],
-  end: () => void,
+  owner: LeaseOwner,
+  numbers: readonly number[],
+  heldAt: number,
 ): UnitLease {
-  const lease: UnitLease = { end, released: false, units };
+  const lease: UnitLease = { owner, numbers, heldAt, released: false, pendingAt: -1 };
   (pin as Pin)[kPinLease] = lease;
-  registerLater(pin);
+  registerLater(pin, lease);
   return lease;
 }
 
-/** Pins waiting to be registered, oldest first, with the times they were made. */
-const pendingPins: Pin[] = [];
+/**
+ * Pins waiting to be registered, oldest first, with the times they were made; a released one
+ * leaves a null (endLease), so that the list does not keep it alive into the next young
+ * collection. `pendingHead` counts the entries taken off the front.
+ */
+const pendingPins: (Pin | null)[] = [];
 const pendingSinceMs: number[] = [];
+let pendingHead = 0;
 /** At most this many pins wait; more are registered at once. */
 const kMaxPendingPins = 256;
 /** A pin this old is registered when the thread makes its next pin. */
@@ -99,11 +121,12 @@ let backstopArmed = false;
  * pending list holds the pin, so it can never be collected unregistered; kMaxPendingPins
  * bounds the list.
  */
-function registerLater(pin: SharedArrayBuffer): void {
+function registerLater(pin: Pin, lease: UnitLease): void {
   const nowMs = performance.now();
   if (pendingPins.length > 0 && pendingSinceMs[0]! <= nowMs - kRegisterAfterMs) {
     registerPending(nowMs - kRegisterAfterMs);
   }
+  lease.pendingAt = pendingHead + pendingPins.length;
   pendingPins.push(pin);
   pendingSinceMs.push(nowMs);
   if (pendingPins.length >= kMaxPendingPins) registerPending(Infinity);
@@ -127,10 +150,20 @@ function registerPending(madeByMs: number): void {
   while (count < pendingPins.length && pendingSinceMs[count]! <= madeByMs) count++;
   const pins = pendingPins.splice(0, count);
   pendingSinceMs.splice(0, count);
+  pendingHead += count;
   for (const pin of pins) {
-    const lease = pin[kPinLease];
-    if (lease && !lease.released) kRegistry.register(pin, lease);
+    const lease = pin?.[kPinLease];
+    if (!lease) continue;
+    lease.pendingAt = -1;
+    if (!lease.released) kRegistry.register(pin, lease);
   }
+}
+
+/** Drops a released lease's pin from the pending list (it needs no registration now). */
+function unpend(lease: UnitLease): void {
+  const index = lease.pendingAt - pendingHead;
+  if (index >= 0 && index < pendingPins.length) pendingPins[index] = null;
+  lease.pendingAt = -1;
 }
 
 /** The lease of a pin (a view's `buffer`), if it is one and its unit is held. */
@@ -139,12 +172,12 @@ function leaseOf(buffer: object): UnitLease | undefined {
 }
 
 /**
- * The units this thread holds through `buffer` (a pin), or null when it is not a pin or its
+ * The lease this thread holds through `buffer` (a pin), or null when it is not a pin or its
  * lease has ended (released views cross by copying, as any stale bytes would).
  */
-export function unitsHeldThrough(buffer: ArrayBufferLike): readonly ArenaTicket[] | null {
+export function leaseThrough(buffer: ArrayBufferLike): UnitLease | null {
   const lease = leaseOf(buffer);
-  return lease === undefined || lease.released ? null : lease.units;
+  return lease === undefined || lease.released ? null : lease;
 }
 
 /**
@@ -154,8 +187,9 @@ export function unitsHeldThrough(buffer: ArrayBufferLike): readonly ArenaTicket[
 export function endLease(lease: UnitLease): boolean {
   if (lease.released) return false;
   lease.released = true;
+  if (lease.pendingAt >= 0) unpend(lease);
   try {
-    lease.end();
+    lease.owner.endHeld(lease.numbers, lease.heldAt);
   } catch {
     // The unit was already reclaimed (its arena's owner thread decided so): nothing to return.
   }
@@ -164,10 +198,11 @@ export function endLease(lease: UnitLease): boolean {
 
 /** Ends, now, every unit whose views `value` holds; returns how many ended. */
 export function releaseValue(value: unknown): number {
-  // The common case, one view: no walk.
-  if (ArrayBuffer.isView(value)) {
-    const lease = leaseOf(value.buffer);
-    return lease !== undefined && endLease(lease) ? 1 : 0;
+  // The common cases, one view or an array of views and primitives (call arguments): no walk.
+  if (ArrayBuffer.isView(value)) return releaseBuffer(value.buffer);
+  if (Array.isArray(value) && value.length <= kShallowReleaseLength) {
+    const ended = releaseShallow(value);
+    if (ended >= 0) return ended;
   }
   const leases = new Set<UnitLease>();
   forEachLeafObject(value, (leaf) => {
@@ -176,6 +211,23 @@ export function releaseValue(value: unknown): number {
   });
   let ended = 0;
   for (const lease of leases) if (endLease(lease)) ended++;
+  return ended;
+}
+
+const kShallowReleaseLength = 16;
+
+function releaseBuffer(buffer: ArrayBufferLike): number {
+  const lease = leaseOf(buffer);
+  return lease !== undefined && endLease(lease) ? 1 : 0;
+}
+
+/** Ends the leases of an array of views and primitives; -1 (nothing ended) for any other array. */
+function releaseShallow(array: readonly unknown[]): number {
+  for (const item of array) {
+    if (typeof item === 'object' && item !== null && !ArrayBuffer.isView(item)) return -1;
+  }
+  let ended = 0;
+  for (const item of array) if (ArrayBuffer.isView(item)) ended += releaseBuffer(item.buffer);
   return ended;
 }
 

@@ -124,7 +124,8 @@ export class ArenaMemory {
     header[kBlockBytesWord] = sizes.blockBytes;
     header[kBlockCountWord] = sizes.blockCount;
     header[kMaxUnitsWord] = sizes.maxUnits;
-    header[kArenaIdWord] = (Math.random() * 0x7fffffff) | 1;
+    // Below 2^30: a small integer to V8, so the numbers that carry it stay unboxed.
+    header[kArenaIdWord] = (Math.random() * 0x3fffffff) | 1;
     header[kMinBytesWord] = sizes.minBytes;
     return new ArenaMemory(buffer, layout);
   }
@@ -245,6 +246,8 @@ export class ArenaMemory {
     generation: number,
     regions: readonly number[] | null,
     committedOnly = false,
+    regionsAt = 0,
+    regionPairs = regions === null ? 0 : (regions.length - regionsAt) >> 1,
   ): boolean {
     for (;;) {
       const word = Atomics.load(this.slots, slot);
@@ -255,7 +258,9 @@ export class ArenaMemory {
       if (Atomics.compareExchange(this.slots, slot, word, shared) === word) break;
     }
     const freed = this.#dropReference(slot, generation);
-    if (freed !== null) this.#finish(slot, freed, this.#clearBlocks(slot, regions));
+    if (freed !== null) {
+      this.#finish(slot, freed, this.#clearBlocks(slot, regions, regionsAt, regionPairs));
+    }
     return true;
   }
 
@@ -300,6 +305,8 @@ export class ArenaMemory {
     owner: number,
     inFlight: boolean,
     regions: readonly number[] | null,
+    regionsAt = 0,
+    regionPairs = regions === null ? 0 : (regions.length - regionsAt) >> 1,
   ): boolean {
     const state = inFlight ? kHoldInFlight : kHoldHeld;
     const word = Atomics.load(this.holds, entry);
@@ -314,7 +321,9 @@ export class ArenaMemory {
     if (Atomics.compareExchange(this.holds, entry, word, free) !== word) return false;
     const slot = holdSlot(word);
     const freed = this.#dropReference(slot, null);
-    if (freed !== null) this.#finish(slot, freed, this.#clearBlocks(slot, regions));
+    if (freed !== null) {
+      this.#finish(slot, freed, this.#clearBlocks(slot, regions, regionsAt, regionPairs));
+    }
     return true;
   }
 
@@ -335,7 +344,9 @@ export class ArenaMemory {
     const word = this.#seize(slot, (state, _generation, ownerNow) => {
       return state === kUnitWriting && ownerNow === owner;
     });
-    if (word !== null) this.#finish(slot, word, this.#clearBlocks(slot, regions));
+    if (word !== null) {
+      this.#finish(slot, word, this.#clearBlocks(slot, regions, 0, regions.length >> 1));
+    }
   }
 
   /**
@@ -495,9 +506,15 @@ export class ArenaMemory {
 
   /**
    * Clears the blocks of a unit this thread is freeing (it won the `freeing` CAS): its regions
-   * ([start, count] pairs) when known, else every block carrying its tag. Returns blocks cleared.
+   * (`regionPairs` [start, count] pairs from `regions[regionsAt]`) when known, else every block
+   * carrying its tag. Returns blocks cleared.
    */
-  #clearBlocks(slot: number, regions: readonly number[] | null): number {
+  #clearBlocks(
+    slot: number,
+    regions: readonly number[] | null,
+    regionsAt: number,
+    regionPairs: number,
+  ): number {
     const owners = this.owners;
     const tag = slot + 1;
     let cleared = 0;
@@ -510,7 +527,8 @@ export class ArenaMemory {
       }
       return cleared;
     }
-    for (let index = 0; index + 1 < regions.length; index += 2) {
+    const regionsEnd = Math.min(regions.length, regionsAt + 2 * regionPairs);
+    for (let index = regionsAt; index + 1 < regionsEnd; index += 2) {
       const start = regions[index] ?? -1;
       const end = start + (regions[index + 1] ?? 0);
       // Only the winner of this slot's `freeing` CAS gets here, so the run is still ours whole.

@@ -6,7 +6,7 @@
 
 import { invalidArgument } from '../../errors.js';
 import type { ArenaEnvelope, LeafMarker } from './envelope.js';
-import type { FlatEnvelope } from './flat-envelope.js';
+import { type FlatEnvelope, kGroupCountAt, kRootLeafAt, leafCountAt } from './flat-envelope.js';
 import { copyBytes, kLeafTypes, makeView, NodeBuffer } from './leaf-types.js';
 
 export interface RestoreTarget {
@@ -43,32 +43,80 @@ export function restoreEnvelope(envelope: ArenaEnvelope, target: RestoreTarget):
 }
 
 /**
- * The value a flat form stands for (flat-envelope.ts), patched in place: each marker's place
- * gets its view (or copy), without building the markers or an envelope first.
+ * The value a flat form stands for (flat-envelope.ts), patched in place: each leaf's place
+ * gets its view (or copy), straight from the numbers, without markers or an envelope.
  */
 export function restoreFlat(flat: FlatEnvelope, target: RestoreTarget): Restored {
-  const [value, rootLeaf, keys, keyLeaves, , flatGroups, numbers] = flat;
-  const groups = readGroups(flatGroups, target.dataBytes);
-  const pin = groups.some((group) => !group.copyOut) ? target.makePin() : null;
-  const copies = new Map<number, ArrayBuffer>();
-  const restored: unknown[] = [];
-  for (let index = 0; index + 3 < numbers.length; index += 4) {
-    const type = kLeafTypes[numbers[index] ?? -1];
-    if (type === undefined) throw invalidArgument('envelope.leaves', 'known leaf types', numbers);
-    const marker: LeafMarker = {
-      type,
-      group: numbers[index + 1] ?? -1,
-      byteOffset: numbers[index + 2] ?? 0,
-      length: numbers[index + 3] ?? 0,
-    };
-    restored.push(restoreLeaf(marker, groups, target, pin, copies));
+  const [value, keys, numbers] = flat;
+  const groupCount = numbers[kGroupCountAt] ?? 0;
+  const leavesAt = leafCountAt(numbers);
+  const leafCount = numbers[leavesAt] ?? 0;
+  const rootLeaf = numbers[kRootLeafAt] ?? -1;
+  if (
+    !(leavesAt + 1 + 4 * leafCount <= numbers.length) ||
+    (rootLeaf === 0 ? leafCount !== 1 : rootLeaf !== -1 || keys.length !== leafCount)
+  ) {
+    throw invalidArgument('envelope', 'a flat arena value', numbers.length);
   }
-  if (rootLeaf >= 0) return { value: restored[rootLeaf], pin };
+  let needsPin = false;
+  for (let group = 0; group < groupCount; group++) {
+    const at = kGroupCountAt + 1 + 3 * group;
+    const dataOffsetBytes = numbers[at] ?? -1;
+    const byteLength = numbers[at + 1] ?? -1;
+    if (!(
+      dataOffsetBytes >= 0 &&
+      byteLength >= 0 &&
+      dataOffsetBytes + byteLength <= target.dataBytes
+    )) {
+      throw invalidArgument('envelope.groups', 'regions inside the arena', [
+        dataOffsetBytes,
+        byteLength,
+      ]);
+    }
+    if (numbers[at + 2] !== 1) needsPin = true;
+  }
+  const pin = needsPin ? target.makePin() : null;
+  let copies: Map<number, ArrayBuffer> | undefined;
+  const leafAt = (leaf: number): unknown => {
+    const at = leavesAt + 1 + 4 * leaf;
+    const type = kLeafTypes[numbers[at] ?? -1];
+    const group = numbers[at + 1] ?? -1;
+    if (type === undefined || !(group >= 0 && group < groupCount)) {
+      throw invalidArgument('envelope.leaves', 'known leaf types of known groups', numbers[at]);
+    }
+    const groupAt = kGroupCountAt + 1 + 3 * group;
+    const byteOffset = numbers[at + 2] ?? 0;
+    const length = numbers[at + 3] ?? 0;
+    if (numbers[groupAt + 2] !== 1 && pin !== null) {
+      return makeView(type, pin, target.dataOffsetBytes + numbers[groupAt]! + byteOffset, length);
+    }
+    copies ??= new Map();
+    const copy = copyOfGroup(target, numbers[groupAt]!, numbers[groupAt + 1]!, group, copies);
+    return type === 'ArrayBuffer' ? copy : makeView(type, copy, byteOffset, length);
+  };
+  if (rootLeaf === 0) return { value: leafAt(0), pin };
   const container = value as Record<string | number, unknown>;
-  keys.forEach((key, index) => {
-    container[key] = restored[keyLeaves[index] ?? -1];
-  });
+  for (let leaf = 0; leaf < leafCount; leaf++) container[keys[leaf]!] = leafAt(leaf);
   return { value, pin };
+}
+
+/** A copy-out group as one owned ArrayBuffer, made once per group (its leaves alias it). */
+function copyOfGroup(
+  target: RestoreTarget,
+  dataOffsetBytes: number,
+  byteLength: number,
+  group: number,
+  copies: Map<number, ArrayBuffer>,
+): ArrayBuffer {
+  let copy = copies.get(group);
+  if (copy === undefined) {
+    // An ArrayBuffer cannot alias shared memory: the group comes back as one owned copy.
+    copy = new ArrayBuffer(byteLength);
+    const source = target.dataOffsetBytes + dataOffsetBytes;
+    copyBytes(new Uint8Array(copy), new Uint8Array(target.buffer, source, byteLength));
+    copies.set(group, copy);
+  }
+  return copy;
 }
 
 interface GroupView {
@@ -105,14 +153,7 @@ function restoreLeaf(
     const byteOffset = target.dataOffsetBytes + group.dataOffsetBytes + marker.byteOffset;
     return makeView(marker.type, pin, byteOffset, marker.length);
   }
-  let copy = copies.get(marker.group);
-  if (copy === undefined) {
-    // An ArrayBuffer cannot alias shared memory: the group comes back as one owned copy.
-    copy = new ArrayBuffer(group.byteLength);
-    const source = target.dataOffsetBytes + group.dataOffsetBytes;
-    copyBytes(new Uint8Array(copy), new Uint8Array(target.buffer, source, group.byteLength));
-    copies.set(marker.group, copy);
-  }
+  const copy = copyOfGroup(target, group.dataOffsetBytes, group.byteLength, marker.group, copies);
   if (marker.type === 'ArrayBuffer') return copy;
   return makeView(marker.type, copy, marker.byteOffset, marker.length);
 }

@@ -53,21 +53,42 @@ export class UnitWriter {
 
   /** Publishes the unit; the ticket is what the receiver needs to read and end it. */
   commit(): ArenaTicket {
+    const arenaId = this.#memory.arenaId;
+    const generation = this.#publish();
+    if (generation < 0) return { arenaId, slot: -1, generation: 0, regions: [] };
+    return { arenaId, slot: this.#slot, generation, regions: this.#regions.slice() };
+  }
+
+  /** [firstBlock, blockCount] pairs reserved so far. */
+  get regionPairs(): number {
+    return this.#regions.length >> 1;
+  }
+
+  /**
+   * Like `commit`, writing the unit triple (flat-envelope.ts) into `numbers` from index `at`
+   * instead: 3 + 2 * regionPairs entries (3 when it reserved nothing). Returns the next index.
+   */
+  commitInto(numbers: number[], at: number): number {
+    const generation = this.#publish();
+    if (generation < 0) return writeNoUnit(numbers, at);
+    numbers[at] = this.#slot;
+    numbers[at + 1] = generation;
+    numbers[at + 2] = this.#regions.length >> 1;
+    let next = at + 3;
+    for (const region of this.#regions) numbers[next++] = region;
+    return next;
+  }
+
+  /** writing -> committed; the unit's generation, or -1 when it reserved nothing. */
+  #publish(): number {
     this.#assertOpen();
     this.#state = 'committed';
-    const memory = this.#memory;
-    if (this.#slot < 0) return { arenaId: memory.arenaId, slot: -1, generation: 0, regions: [] };
+    if (this.#slot < 0) return -1;
     if (this.#regions.length === 0) {
-      memory.abortSlot(this.#slot, this.#owner, []);
-      return { arenaId: memory.arenaId, slot: -1, generation: 0, regions: [] };
+      this.#memory.abortSlot(this.#slot, this.#owner, []);
+      return -1;
     }
-    const generation = memory.commitSlot(this.#slot, this.#owner);
-    return {
-      arenaId: memory.arenaId,
-      slot: this.#slot,
-      generation,
-      regions: this.#regions.slice(),
-    };
+    return this.#memory.commitSlot(this.#slot, this.#owner);
   }
 
   /** Returns everything reserved; the unit is over. A no-op once committed or aborted. */
@@ -82,4 +103,12 @@ export class UnitWriter {
       throw new KeelError('ERR_INVALID_ARGUMENT', `arena unit is already ${this.#state}`);
     }
   }
+}
+
+/** Writes the unit triple of "no unit" at `at`; returns the next index. */
+export function writeNoUnit(numbers: number[], at: number): number {
+  numbers[at] = -1;
+  numbers[at + 1] = 0;
+  numbers[at + 2] = 0;
+  return at + 3;
 }

@@ -11,6 +11,8 @@
  *   `{ type, id, method, args: [1, 2] }`: ~1.2 µs vs ~5 µs; bench/fast-lane-raw.mjs):
  *   undefined, null, booleans, numbers, well-formed strings, and plain arrays / plain objects
  *   of those, nested a few levels. Anything else, or anything large, takes the V8 path.
+ *   keel's own wire arrays (codec/wire-array.ts: an arena value's numbers and keys) take the
+ *   compact path at any length, without a user array's checks.
  *
  *   simple value := tag byte, then  kTagNumber: float64 LE | kTagString: u32 byteLength, UTF-8
  *                   | kTagArray: u32 count, values | kTagObject: u32 count, (u32 keyBytes, key, value)*
@@ -22,6 +24,7 @@
 
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
 import { types } from 'node:util';
+import { isWireArray } from '../../codec/wire-array.js';
 
 const kTagUndefined = 1;
 const kTagNull = 2;
@@ -171,7 +174,9 @@ export class MessageEncoder {
         return this.#writeTag(kTagUndefined);
       case 'object':
         if (value === null) return this.#writeTag(kTagNull);
-        if (depth >= kMaxCompactDepth || !this.#trackContainer(value)) return false;
+        if (depth >= kMaxCompactDepth) return false;
+        if (Array.isArray(value) && isWireArray(value)) return this.#writeWireArray(value, depth);
+        if (!this.#trackContainer(value)) return false;
         return Array.isArray(value)
           ? this.#writeArray(value, depth)
           : this.#writeObject(value, depth);
@@ -223,6 +228,19 @@ export class MessageEncoder {
     this.#length += 5;
     for (let index = 0; index < count; index++) {
       if (!(index in array) || !this.#writeValue(array[index], depth + 1)) return false;
+    }
+    return true;
+  }
+
+  /** keel's own arrays (codec/wire-array.ts): packed, plain, not shared, so no checks. */
+  #writeWireArray(array: readonly unknown[], depth: number): boolean {
+    const count = array.length;
+    if (!this.#reserve(5)) return false;
+    this.#scratch[this.#length] = kTagArray;
+    this.#view.setUint32(this.#length + 1, count, true);
+    this.#length += 5;
+    for (let index = 0; index < count; index++) {
+      if (!this.#writeValue(array[index], depth + 1)) return false;
     }
     return true;
   }
