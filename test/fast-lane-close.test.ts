@@ -9,7 +9,13 @@ import {
   kNoMessage,
   type FastLaneInit,
 } from '../dist/transport/fast-lane/duplex.js';
-import { kRingHeaderBytes, kRingWords } from '../dist/transport/fast-lane/ring.js';
+import {
+  createRingBuffer,
+  kRingHeaderBytes,
+  kRingWords,
+  RingReader,
+  RingWriter,
+} from '../dist/transport/fast-lane/ring.js';
 
 function startEcho(serverInit: FastLaneInit, waitMode: 'sync' | 'async') {
   return new Worker(new URL('./fixtures/fast-lane-echo.mjs', import.meta.url), {
@@ -80,6 +86,50 @@ test(
     caller.close();
   },
 );
+
+test('an untimed async wait makes no timer of its own, and keeps the loop alive only with keepAlive', async () => {
+  // A timer made and cleared per sleep costs the woken thread's every wake-up: a receive pump
+  // (keepAlive: false, kept alive by its Worker handle) needs none, and keepAlive waits share
+  // one per thread, ref'd while one of them is parked.
+  const buffer = createRingBuffer(1024);
+  const reader = new RingReader(buffer);
+  const writer = new RingWriter(buffer);
+  const made = { timers: 0 };
+  const { setInterval: realInterval, setTimeout: realTimeout } = globalThis;
+  globalThis.setInterval = ((...args: Parameters<typeof realInterval>) => {
+    made.timers++;
+    return realInterval(...args);
+  }) as typeof realInterval;
+  globalThis.setTimeout = ((...args: Parameters<typeof realTimeout>) => {
+    made.timers++;
+    return realTimeout(...args);
+  }) as typeof realTimeout;
+  const timersAlive = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const sleepThenWake = async (keepAlive: boolean) => {
+    const aliveBefore = timersAlive();
+    const waiting = reader.waitAsync(Infinity, { keepAlive });
+    const aliveWhileParked = timersAlive() - aliveBefore;
+    writer.tryWrite(new Uint8Array([1]));
+    assert.equal(await waiting, true);
+    reader.peek();
+    reader.release();
+    assert.equal(timersAlive(), aliveBefore, 'nothing keeps the loop alive once woken');
+    return aliveWhileParked;
+  };
+  try {
+    for (let round = 0; round < 20; round++) {
+      assert.equal(await sleepThenWake(false), 0, 'a keepAlive: false wait lets the loop go');
+    }
+    assert.equal(made.timers, 0, 'no timer for an endless wait that lets the loop exit');
+    for (let round = 0; round < 20; round++) {
+      assert.equal(await sleepThenWake(true), 1, 'a keepAlive wait holds the loop while parked');
+    }
+    assert.ok(made.timers <= 1, `keepAlive waits share one timer (${made.timers} made)`);
+  } finally {
+    globalThis.setInterval = realInterval;
+    globalThis.setTimeout = realTimeout;
+  }
+});
 
 test('closing the server wakes a caller parked in waitForResponse, which resolves closed', async () => {
   const { caller, serverInit } = createFastLane();

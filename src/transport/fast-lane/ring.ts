@@ -370,7 +370,7 @@ export class RingReader {
   /**
    * Consumer side, any thread; the event loop keeps running. Resolves with `ready()` once ready
    * or after `timeoutMs` (Infinity: no limit). One wait at a time per ring. Allocates a promise
-   * and a timer per sleep. With `keepAlive` (default true) the wait keeps the thread's event
+   * per sleep, and a timer when timed. With `keepAlive` (default true) the wait keeps the thread's event
    * loop alive like a pending timer; without, a pending wait lets the thread exit.
    */
   waitAsync(timeoutMs: number = Infinity, options: { keepAlive?: boolean } = {}): Promise<boolean> {

@@ -32,6 +32,20 @@ type AtomicsWaitAsync = (
   | { async: false; value: 'not-equal' | 'timed-out' }
   | { async: true; value: Promise<'ok' | 'timed-out'> };
 
+/** One timer per thread keeps its event loop alive while any endless async wait needs it. */
+let keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+let keepAliveHolders = 0;
+
+function holdLoopAlive(): void {
+  if (keepAliveHolders++ > 0) return;
+  keepAliveTimer ??= setInterval(() => undefined, kMaxTimerMs);
+  keepAliveTimer.ref();
+}
+
+function letLoopGo(): void {
+  if (--keepAliveHolders === 0) keepAliveTimer?.unref();
+}
+
 /**
  * Producer side: wakes the consumer if it announced that it may sleep. One load when it did not.
  * Returns true when it had to wake it (the consumer was asleep, or about to be).
@@ -90,12 +104,14 @@ export class SleepFlag {
 
   /**
    * Parks in `Atomics.waitAsync` (the event loop runs) until `ready()` or the timeout.
-   * Allocates a promise and a timer per sleep; with `keepAlive` false the timer is unref'd.
+   * Allocates a promise per sleep, and a timer when the wait has a timeout.
    */
   async waitAsync(timeoutMs: number, keepAlive: boolean): Promise<boolean> {
     if (this.#ready() || !(timeoutMs > 0)) return this.#ready();
     // Node 20 keeps the event loop alive neither for a pending Atomics.waitAsync nor for its
-    // timeout (nodejs/node#61941, nodejs/node#44409): a plain timer does both jobs instead.
+    // timeout (nodejs/node#61941, nodejs/node#44409): a timer does both jobs instead. An
+    // endless wait only needs the keep-alive, which one shared timer gives (ref'd while some
+    // wait needs it): a timer made and cleared per sleep was ~1-2 µs of every wake-up.
     let expired = false;
     const expire = () => {
       expired = true;
@@ -103,8 +119,10 @@ export class SleepFlag {
     };
     const timer = Number.isFinite(timeoutMs)
       ? setTimeout(expire, Math.min(timeoutMs, kMaxTimerMs))
-      : setInterval(() => {}, kMaxTimerMs);
-    if (!keepAlive) timer.unref();
+      : undefined;
+    if (timer !== undefined && !keepAlive) timer.unref();
+    const heldAlive = timer === undefined && keepAlive;
+    if (heldAlive) holdLoopAlive();
     try {
       for (;;) {
         Atomics.store(this.#words, this.#index, 1); // makes the producer notify after its next publish
@@ -113,7 +131,8 @@ export class SleepFlag {
         if (waiter.async) await waiter.value;
       }
     } finally {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
+      if (heldAlive) letLoopGo();
     }
     Atomics.store(this.#words, this.#index, 0); // makes the producer skip notify again
     return this.#ready();
