@@ -99,7 +99,7 @@ test('an untimed async wait makes no timer of its own, and keeps the loop alive 
   globalThis.setInterval = ((...args: Parameters<typeof realInterval>) => {
     made.timers++;
     return realInterval(...args);
-  }) as typeof realInterval;
+  });
   globalThis.setTimeout = ((...args: Parameters<typeof realTimeout>) => {
     made.timers++;
     return realTimeout(...args);
