@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { FastLaneServer, kNoMessage, type FastLaneInit } from './fast-lane/duplex.js';
+import { IpcPoller } from './ipc-poll.js';
 
 export interface CallerChannel<In, Out> {
   readonly bootData: unknown;
@@ -95,6 +96,8 @@ function laneCallerChannel<In, Out>(init: FastLaneInit): CallerChannel<In, Out> 
 }
 
 const kNoSpin = { spinUs: 0 } as const;
+/** How long a child's loop keeps turning for the next message after it sent one. */
+const kChildPollUs = 100;
 
 /**
  * True if `work` settles before this turn of the event loop ends (an async function that awaits
@@ -122,12 +125,15 @@ export function processCallerChannel<In, Out>(): Promise<CallerChannel<In, Out>>
   const send = process.send?.bind(process);
   if (!send) return Promise.reject(new Error('keel: the process entry must run in a forked child'));
   process.on('disconnect', () => process.exit(0));
+  // After answering, the loop keeps turning a while for the next call (ipc-poll.ts).
+  const poller = new IpcPoller(kChildPollUs);
   // Several messages can arrive in one read and are emitted back to back, before any promise
   // continuation runs: everything after the boot data waits here until a handler is attached.
   const early: In[] = [];
   let handle: MessageHandler<In> | undefined;
   let booted: ((bootData: unknown) => void) | undefined;
   process.on('message', (message: unknown) => {
+    poller.received();
     if (booted) {
       const resolveBoot = booted;
       booted = undefined;
@@ -141,6 +147,7 @@ export function processCallerChannel<In, Out>(): Promise<CallerChannel<In, Out>>
         bootData,
         post: (message) => {
           send(message);
+          poller.sent();
         },
         wake: () => undefined,
         onMessage: (handler) => {

@@ -5,8 +5,11 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { EndpointHandlers, WorkerEndpoint, WorkerExit } from './endpoint.js';
+import { IpcPoller } from './ipc-poll.js';
 
 const kProcessEntry = fileURLToPath(new URL('../worker/process-entry.js', import.meta.url));
+/** How long the caller's loop keeps turning for an answer after a send (ipc-poll.ts). */
+const kCallerPollUs = 100;
 
 export interface ProcessOptions {
   readonly bootData: unknown;
@@ -33,7 +36,9 @@ export function startProcess<In, Out>(
     reported = true;
     handlers.onExit(exit);
   };
+  const poller = new IpcPoller(kCallerPollUs);
   child.on('message', (message: In | { type: 'bye' }) => {
+    poller.received();
     if ((message as { type?: unknown }).type !== 'bye') handlers.onMessage(message as In);
   });
   child.on('exit', (code, signal) => {
@@ -55,6 +60,7 @@ export function startProcess<In, Out>(
     id: child.pid ?? -1,
     post: (message) => {
       child.send(message as object);
+      poller.sent();
     },
     ref: () => {
       child.ref();

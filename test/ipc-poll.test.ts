@@ -1,0 +1,77 @@
+// The IPC poller keeps an event loop turning (never blocked) for a message due soon after a send,
+// only while such messages keep coming inside its window, and never past the window.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
+import { IpcPoller } from '../dist/transport/ipc-poll.js';
+
+const immediatesPending = () =>
+  process.getActiveResourcesInfo().filter((resource) => resource === 'Immediate').length;
+
+test('after a send the loop keeps turning until the answer arrives, and stops at once then', async () => {
+  const poller = new IpcPoller(50_000); // a window far longer than the test needs
+  const before = immediatesPending();
+  poller.sent();
+  assert.equal(immediatesPending(), before + 1, 'a turn is scheduled');
+  let timerRan = false;
+  setTimeout(() => (timerRan = true), 1);
+  await delay(5);
+  assert.ok(timerRan, 'timers still run: the loop is turning, not blocked');
+  assert.equal(immediatesPending(), before + 1, 'still turning while the answer is due');
+  poller.received();
+  await nextTurn();
+  await nextTurn();
+  assert.equal(immediatesPending(), before, 'no turn left once the answer is in');
+});
+
+test('a window that runs out ends the turning; two in a row stop polling until a probe', async () => {
+  const poller = new IpcPoller(200); // 0.2 ms
+  const before = immediatesPending();
+  for (let miss = 0; miss < 2; miss++) {
+    poller.sent();
+    assert.equal(immediatesPending(), before + 1, `send ${miss + 1} polls`);
+    await delay(5); // the window runs out with no answer
+    assert.equal(immediatesPending(), before, 'nothing keeps turning past the window');
+    poller.received(); // the late answer
+  }
+  // Answers keep coming late (after the window): only probes poll, one send in 16 at first.
+  let polled = 0;
+  for (let send = 0; send < 32; send++) {
+    poller.sent();
+    if (immediatesPending() > before) polled++;
+    await delay(1);
+    poller.received();
+  }
+  assert.ok(polled >= 1 && polled <= 2, `after two misses only probes poll (${polled} of 32)`);
+  // One answer inside a probe's window turns polling back on.
+  const reprobe = new IpcPoller(200);
+  for (let miss = 0; miss < 2; miss++) {
+    reprobe.sent();
+    await delay(2);
+    reprobe.received();
+  }
+  let resumed = 0;
+  for (let send = 0; send < 20; send++) {
+    reprobe.sent();
+    if (immediatesPending() > before) resumed++;
+    reprobe.received(); // at once: within any window
+    await nextTurn();
+  }
+  assert.ok(resumed >= 18, `quick answers bring polling back (${resumed} of 20 sends polled)`);
+});
+
+test('answers that keep arriving inside the window keep the polling on', async () => {
+  const poller = new IpcPoller(50_000);
+  const before = immediatesPending();
+  let polled = 0;
+  for (let send = 0; send < 50; send++) {
+    poller.sent();
+    if (immediatesPending() > before) polled++;
+    await nextTurn();
+    poller.received();
+  }
+  await nextTurn();
+  await nextTurn();
+  assert.equal(polled, 50);
+  assert.equal(immediatesPending(), before);
+});
