@@ -96,10 +96,10 @@ test('an untimed async wait makes no timer of its own, and keeps the loop alive 
   const writer = new RingWriter(buffer);
   const made = { timers: 0 };
   const { setInterval: realInterval, setTimeout: realTimeout } = globalThis;
-  globalThis.setInterval = ((...args: Parameters<typeof realInterval>) => {
+  globalThis.setInterval = (...args: Parameters<typeof realInterval>) => {
     made.timers++;
     return realInterval(...args);
-  });
+  };
   globalThis.setTimeout = ((...args: Parameters<typeof realTimeout>) => {
     made.timers++;
     return realTimeout(...args);
