@@ -6,8 +6,8 @@
  * one leaf cannot be placed right now: the general path then decides (a fallback, or a wait).
  *
  * Measured on the 2-vCPU reference VM, one by-reference hop of a 1.2 MB frame (pack, encode,
- * decode, restore, release on one thread, bench-like): 6.8 µs and 7.4 KB of garbage with the
- * previous form (eight arrays, tickets and closures), 3.9 µs and 4.2 KB with this one.
+ * decode, restore, release on one thread, bench/arena-hop.mjs): 5.8 µs and 7.4 KB of garbage
+ * with the previous form (eight arrays, tickets and closures), 3.4 µs and 3.7 KB with this one.
  */
 import { wireArray } from '../../codec/wire-array.js';
 import { alignedStart, type DirectLeaf, findDirectLeaves, kMaxDirectEntries } from './direct.js';
