@@ -87,6 +87,13 @@ test('small values made of primitives, short arrays and plain objects take the c
     { type: 'call', id: 7, method: 'step', args: [1, { deep: true }] },
     Object.assign(Object.create(null) as object, { a: 1 }),
     { 0: 'a', 1: 'b', z: 'c' },
+    new Float64Array([0.5, -1, 2 ** 60]),
+    { joints: new Float32Array(7).fill(0.25), stamp: 12 },
+    [new Int16Array([1, -2, 3]), new BigInt64Array([5n, -6n]), new Uint8ClampedArray([300])],
+    Buffer.from('buffer'),
+    new DataView(new Uint8Array([1, 2, 3, 4]).buffer),
+    new Float64Array(new ArrayBuffer(64), 16, 3).fill(7), // a view into a larger buffer
+    new Float64Array(1024).fill(1.5), // 8 KiB exactly
   ];
   for (const value of compact) {
     const { decoded, kind } = roundTrip(value);
@@ -115,7 +122,8 @@ test('values only V8 preserves exactly fall back to the V8 encoding and keep hol
         x = 1;
       })(),
     ],
-    ['typed array', new Float64Array([1, 2])],
+    ['a TypedArray subclass', new (class Samples extends Float32Array {})([1, 2])],
+    ['a TypedArray over 8 KiB', new Float64Array(1025).fill(0.5)],
   ];
   for (const [name, value] of cases) {
     const { decoded, kind } = roundTrip(value);
