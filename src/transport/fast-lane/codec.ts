@@ -217,7 +217,6 @@ export class MessageEncoder {
         if (depth >= kMaxCompactDepth) return false;
         if (Array.isArray(value) && isWireArray(value)) return this.#writeWireArray(value, depth);
         if (!this.#trackContainer(value)) return false;
-        if (ArrayBuffer.isView(value)) return this.#writeView(value);
         return Array.isArray(value)
           ? this.#writeArray(value, depth)
           : this.#writeObject(value, depth);
@@ -316,7 +315,10 @@ export class MessageEncoder {
 
   #writeObject(object: object, depth: number): boolean {
     const prototype: unknown = Object.getPrototypeOf(object);
-    if (prototype !== Object.prototype && prototype !== null) return false; // Date, Map, class instances...
+    if (prototype !== Object.prototype && prototype !== null) {
+      // A small binary view, or something only V8 carries (Date, Map, class instances...).
+      return ArrayBuffer.isView(object) ? this.#writeView(object) : false;
+    }
     const keys = Object.keys(object);
     if (keys.length > kMaxCompactKeys || !this.#reserve(5)) return false;
     this.#scratch[this.#length] = kTagObject;
