@@ -3,22 +3,10 @@
  * use: an allocation without zero-filling and a copy at memcpy speed. Shared by both sides.
  */
 import { Buffer } from 'node:buffer';
-import type { TypedArray } from '../../codec/typed-array.js';
+import { kTypedArrayConstructors, type TypedArray } from '../../codec/typed-array.js';
 
 /** The constructors of every TypedArray kind a slot accepts, by name. */
-export const kTypedArrayConstructors = {
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-} as const;
+export { kTypedArrayConstructors };
 
 export type TypedArrayName = keyof typeof kTypedArrayConstructors;
 

@@ -28,6 +28,7 @@
 
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
 import { types } from 'node:util';
+import { kTypedArrayConstructors } from '../../codec/typed-array.js';
 import { isWireArray } from '../../codec/wire-array.js';
 
 const kTagUndefined = 1;
@@ -66,20 +67,10 @@ type ViewConstructor = new (
  * path, which gives back its nearest built-in). Float16Array is left out: Node 20 lacks it.
  */
 const kViewConstructors: readonly ViewConstructor[] = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
+  ...Object.values(kTypedArrayConstructors),
   DataView,
   Buffer,
-];
+] as readonly ViewConstructor[];
 const kBufferCode = kViewConstructors.length - 1;
 const kViewCodes = new Map<object, number>(
   kViewConstructors.map((constructor, code) => [constructor.prototype as object, code]),
