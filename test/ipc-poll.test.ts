@@ -31,6 +31,7 @@ test('a window that runs out ends the turning; two in a row stop polling until a
     poller.sent();
     assert.equal(immediatesPending(), before + 1, `send ${miss + 1} polls`);
     await delay(5); // the window runs out with no answer
+    await nextTurn(); // the chain's pending turn (if the timer came first) sees the deadline
     assert.equal(immediatesPending(), before, 'nothing keeps turning past the window');
     poller.received(); // the late answer
   }
@@ -43,11 +44,12 @@ test('a window that runs out ends the turning; two in a row stop polling until a
     poller.received();
   }
   assert.ok(polled >= 1 && polled <= 2, `after two misses only probes poll (${polled} of 32)`);
-  // One answer inside a probe's window turns polling back on.
-  const reprobe = new IpcPoller(200);
+  // One answer inside a probe's window turns polling back on. A 5 ms window: an answer given
+  // at once stays inside it even when this process is descheduled between the two calls.
+  const reprobe = new IpcPoller(5000);
   for (let miss = 0; miss < 2; miss++) {
     reprobe.sent();
-    await delay(2);
+    await delay(20);
     reprobe.received();
   }
   let resumed = 0;
@@ -74,4 +76,27 @@ test('answers that keep arriving inside the window keep the polling on', async (
   await nextTurn();
   assert.equal(polled, 50);
   assert.equal(immediatesPending(), before);
+});
+
+test('an answer after the deadline is a miss even before the turning noticed the deadline', async () => {
+  // A process descheduled past its window runs the answer's callback before the turn that would
+  // close the window; blocking this thread past the deadline stands for that.
+  const poller = new IpcPoller(200);
+  const before = immediatesPending();
+  for (let miss = 0; miss < 2; miss++) {
+    poller.sent();
+    const untilMs = performance.now() + 2;
+    while (performance.now() < untilMs); // no turn can run: the window is still open
+    poller.received();
+  }
+  await nextTurn();
+  await nextTurn();
+  assert.equal(immediatesPending(), before, 'the chain ended with the windows');
+  // Two late answers are two misses: the next sends (not probes yet) open no window.
+  let polled = 0;
+  for (let send = 0; send < 5; send++) {
+    poller.sent();
+    if (immediatesPending() > before) polled++;
+  }
+  assert.equal(polled, 0, `two late answers stop the polling (${polled} of 5 sends polled)`);
 });

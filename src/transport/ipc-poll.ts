@@ -42,11 +42,15 @@ export class IpcPoller {
     }
   }
 
-  /** A message arrived: inside an open window a hit, otherwise a sleep of that length. */
+  /**
+   * A message arrived: inside an open window a hit, otherwise a sleep of that length. The clock
+   * decides, not whether the chain has noticed the deadline yet: a process descheduled past
+   * its window can run the message's callback before the turn that would have closed it.
+   */
   received(): void {
     if (this.#open) {
       this.#open = false;
-      this.#policy.record(true);
+      this.#policy.record(performance.now() < this.#deadlineMs);
     } else if (this.#sentMs > 0) {
       this.#policy.recordSleep((performance.now() - this.#sentMs) * 1000);
     }
