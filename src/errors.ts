@@ -136,7 +136,8 @@ export function serializeError(thrown: unknown, depth = 0): SerializedThrown {
       code: cloneableOrUndefined((thrown as { code?: unknown }).code),
       props,
     };
-    if ('cause' in thrown && thrown.cause !== undefined && depth < kMaxCauseDepth) {
+    // `{ cause: undefined }` and `{ cause: null }` were given on purpose: they cross too.
+    if ('cause' in thrown && depth < kMaxCauseDepth) {
       result.cause = serializeError(thrown.cause, depth + 1);
     }
     if (thrown instanceof AggregateError && depth < kMaxCauseDepth) {
@@ -150,8 +151,14 @@ export function serializeError(thrown: unknown, depth = 0): SerializedThrown {
   }
 }
 
+/**
+ * `null` and `undefined` are values like any other (`throw null` must arrive as null); only a
+ * value that cannot be cloned (a function, a symbol, an object holding one) is carried as text.
+ */
 function serializeThrownValue(thrown: unknown): SerializedValue {
-  return { kind: 'value', value: cloneableOrUndefined(thrown) ?? safeString(thrown) };
+  if (thrown === null || thrown === undefined) return { kind: 'value', value: thrown };
+  const cloned = cloneableOrUndefined(thrown);
+  return { kind: 'value', value: cloned === undefined ? safeString(thrown) : cloned };
 }
 
 function builtinBaseOf(error: Error): BuiltinErrorName {

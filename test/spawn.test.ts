@@ -202,7 +202,7 @@ test('spawn refuses bad worker options with ERR_INVALID_ARGUMENT before starting
     [{ execArgv: '--inspect' }, /execArgv must be an array of strings/],
     [{ env: 'PATH=/bin' }, /env must be an object/],
     [{ signal: 'stop' }, /signal must be an AbortSignal/],
-    [{ callTimeoutMs: -1 }, /callTimeoutMs must be a number >= 0/],
+    [{ callTimeoutMs: -1 }, /callTimeoutMs must be a number of milliseconds >= 0/],
   ] as const) {
     const error = (await rejectionOf(
       spawn(policyUrl, options as unknown as SpawnOptions),

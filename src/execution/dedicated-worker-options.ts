@@ -4,7 +4,11 @@
  * and arena. One validation, one shape, so that both APIs accept exactly the same values.
  */
 import { invalidArgument } from '../errors.js';
-import type { Arena, ArenaOptions } from '../memory/arena/index.js';
+import { Arena, type ArenaOptions } from '../memory/arena/index.js';
+import { validateOptions as validateArenaOptions } from '../memory/arena/options.js';
+import { checkEnv, checkExecArgv, checkSignal } from '../options/checks.js';
+import type { OptionKeys } from '../options/known-keys.js';
+import { checkResourceLimits } from '../options/resource-limits.js';
 import type { ResourceLimits } from '../transport/thread.js';
 import { arenaOf } from './pool/pool-options.js';
 
@@ -12,15 +16,32 @@ export interface DedicatedWorkerOptions {
   /** A dedicated worker thread (default) or a child process. */
   readonly kind?: 'thread' | 'process';
   readonly signal?: AbortSignal;
-  /** Heap limits. Threads: worker_threads `resourceLimits`; processes: `--max-old-space-size`. */
+  /**
+   * Heap limits, each a finite number of MB > 0 (`stackSizeMb` >= 1). Threads: worker_threads
+   * `resourceLimits`; processes: only `maxOldGenerationSizeMb` applies, as `--max-old-space-size`.
+   */
   readonly resourceLimits?: ResourceLimits;
-  /** Environment of the thread or process. Default: a copy of `process.env`. */
+  /** Environment of the thread or process (string values). Default: a copy of `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Node flags. Default: the calling process's `execArgv`. */
   readonly execArgv?: readonly string[];
   /** Threads only: a child process cannot map the arena, binaries cross there by IPC copy. */
   readonly arena?: Arena | ArenaOptions;
 }
+
+/**
+ * The keys of DedicatedWorkerOptions. An API built on these options spreads them into its own
+ * key list (`{ ...kDedicatedWorkerKeys, buffer: true, timeoutMs: true }`), so that a worker
+ * option added here is known to every API at once.
+ */
+export const kDedicatedWorkerKeys: OptionKeys<DedicatedWorkerOptions> = {
+  kind: true,
+  signal: true,
+  resourceLimits: true,
+  env: true,
+  execArgv: true,
+  arena: true,
+};
 
 export interface DedicatedWorkerSettings {
   readonly kind: 'thread' | 'process';
@@ -31,39 +52,58 @@ export interface DedicatedWorkerSettings {
   readonly arena: Arena | undefined;
 }
 
-/** Validates the shared options (`options` must be an object: the caller checked). */
+/**
+ * Validates the shared options. `options` must be an object whose keys the caller checked
+ * (checkOptions with its own key list); every value is checked here, before anything starts.
+ */
 export function dedicatedWorkerSettings(options: DedicatedWorkerOptions): DedicatedWorkerSettings {
-  const kind = options.kind ?? 'thread';
+  // Only an absent kind means the default: null is as wrong as 'fiber'.
+  const kind = options.kind === undefined ? 'thread' : options.kind;
   if (kind !== 'thread' && kind !== 'process')
     throw invalidArgument('kind', "'thread' or 'process'", kind);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw invalidArgument('signal', 'an AbortSignal', options.signal);
-  }
-  if (
-    options.execArgv !== undefined &&
-    !(Array.isArray(options.execArgv) && options.execArgv.every((flag) => typeof flag === 'string'))
-  ) {
-    throw invalidArgument('execArgv', 'an array of strings', options.execArgv);
-  }
-  if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) {
-    throw invalidArgument('env', 'an object', options.env);
-  }
+  const signal = checkSignal('signal', options.signal);
+  // Node hands these to V8 unchecked: a tiny stack crashes the parent, a string heap limit
+  // becomes a flag the child refuses (issue 13).
+  const resourceLimits = checkResourceLimits(options.resourceLimits);
+  const env = checkEnv(options.env);
+  const execArgv = checkExecArgv(options.execArgv);
+  if (kind === 'process') checkUnusedArena(options.arena);
   return {
     kind,
-    signal: options.signal,
-    resourceLimits: options.resourceLimits,
-    env: options.env,
-    execArgv: processExecArgv(options, kind),
+    signal,
+    resourceLimits,
+    env,
+    execArgv: processExecArgv(resourceLimits, execArgv, kind),
+    // Last: an arena built from options is the one thing here that allocates.
     arena: kind === 'thread' ? arenaOf(options.arena) : undefined,
   };
 }
 
+/**
+ * A process cannot use the arena, but a bad `arena` option is still refused (the same call
+ * with `kind: 'thread'` would refuse it), without allocating one that nothing would use.
+ */
+function checkUnusedArena(option: unknown): void {
+  if (option === undefined || option instanceof Arena) return;
+  if (typeof option !== 'object' || option === null) {
+    throw invalidArgument('arena', 'an Arena or arena options', option);
+  }
+  validateArenaOptions(option);
+}
+
 /** A child process has no resourceLimits option; its heap limit is a flag. */
 function processExecArgv(
-  options: Pick<DedicatedWorkerOptions, 'resourceLimits' | 'execArgv'>,
+  resourceLimits: ResourceLimits | undefined,
+  execArgv: readonly string[] | undefined,
   kind: 'thread' | 'process',
 ): readonly string[] | undefined {
-  const heapMb = options.resourceLimits?.maxOldGenerationSizeMb;
-  if (kind !== 'process' || heapMb === undefined) return options.execArgv;
-  return [...(options.execArgv ?? process.execArgv), `--max-old-space-size=${heapMb}`];
+  const heapMb = resourceLimits?.maxOldGenerationSizeMb;
+  if (kind !== 'process' || heapMb === undefined) return execArgv;
+  // The flag takes an integer of MB written in digits: V8 refuses `1.5` and `1e+21` ("illegal
+  // value for flag"), so the child would die at boot. No machine has 2^32 MB (4 PiB).
+  const flagMb = Math.min(Math.ceil(heapMb), kMaxHeapFlagMb);
+  return [...(execArgv ?? process.execArgv), `--max-old-space-size=${flagMb}`];
 }
+
+/** The largest `--max-old-space-size` keel writes: far above any machine, still plain digits. */
+const kMaxHeapFlagMb = 2 ** 32;

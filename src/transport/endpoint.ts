@@ -2,12 +2,19 @@
  * The contract between the caller-side engines (Pool, spawn) and a running worker, whatever
  * carries it (a worker thread, a child process). Engines never touch the platform directly.
  */
+import { describeValue } from '../errors.js';
 
 /** How a worker ended: exit code or signal, and the uncaught error that ended it, if any. */
 export interface WorkerExit {
   readonly code: number | null;
   readonly signal: string | null;
   readonly error: unknown;
+  /**
+   * Child processes: the last lines the child wrote to stderr (at most a few KiB), so that a
+   * child that could not even boot (a bad Node flag, a bad heap limit) explains itself in the
+   * caller's ERR_START_FAILED. Undefined for threads.
+   */
+  readonly stderr?: string | undefined;
 }
 
 export interface EndpointHandlers<In> {
@@ -37,4 +44,27 @@ export interface WorkerEndpoint<Out> {
 export function describeExit(exit: WorkerExit): string {
   if (exit.signal) return `was killed by ${exit.signal}`;
   return `exited with code ${exit.code ?? 'unknown'}`;
+}
+
+/**
+ * Describes a worker that ended before it finished starting, for ERR_START_FAILED: how it
+ * ended, the error that ended it, and what a child process last wrote to stderr, which is all
+ * there is to tell when Node itself refused to boot it ("bad option: --bogus-flag").
+ * `booted`: keel's entry ran (the failure is then the user module's, not Node's).
+ *
+ * @example
+ * // "the remote process exited with code 9 before it booted; its stderr ended with:
+ * //  node: bad option: --bogus-flag"
+ */
+export function describeStartExit(what: string, exit: WorkerExit, booted: boolean): string {
+  const when = booted ? 'while starting' : 'before it booted';
+  const error =
+    exit.error === undefined
+      ? ''
+      : `: ${exit.error instanceof Error ? exit.error.message : describeValue(exit.error)}`;
+  const stderr = exit.stderr?.trim();
+  return (
+    `the ${what} ${describeExit(exit)} ${when}${error}` +
+    (stderr ? `; its stderr ended with:\n${stderr}` : '')
+  );
 }

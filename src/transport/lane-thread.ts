@@ -35,21 +35,29 @@ export function startLaneThread<In, Out>(
       handlers.onMessage(message);
     }
   };
-  const thread = startThread<never, never>(
-    {
-      ...threadOptions,
-      bootData: { ...(threadOptions.bootData as object), lane: serverInit },
-      transferList: [serverInit.port],
-    },
-    {
-      onMessage: () => undefined,
-      onExit: (exit) => {
-        drain();
-        caller.close();
-        handlers.onExit(exit);
+  let thread: WorkerEndpoint<never>;
+  try {
+    thread = startThread<never, never>(
+      {
+        ...threadOptions,
+        bootData: { ...(threadOptions.bootData as object), lane: serverInit },
+        transferList: [serverInit.port],
       },
-    },
-  );
+      {
+        onMessage: () => undefined,
+        onExit: (exit) => {
+          drain();
+          caller.close();
+          handlers.onExit(exit);
+        },
+      },
+    );
+  } catch (error) {
+    // No thread: the lane has no other end. startThread's ERR_START_FAILED goes on unchanged,
+    // for the pool, spawn and iterateInWorker to report as is.
+    caller.close();
+    throw error;
+  }
   const pump = new LanePump(caller, drain);
   pump.want(true);
   return {

@@ -1,15 +1,30 @@
 /**
  * Child processes: the only caller-side module that touches node:child_process. Values cross
  * with the v8 serializer (`serialization: 'advanced'`), so binaries and Maps survive.
+ *
+ * A child's stderr is piped through the parent, not inherited: each chunk is written to the
+ * parent's stderr as it comes (users still see it), and the last few KiB are kept for the exit
+ * report. A child that Node refuses to boot (a bad flag) says why only there.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { KeelError } from '../errors.js';
+import { setLongTimeout, type LongTimeout } from '../timers/long-timeout.js';
 import type { EndpointHandlers, WorkerEndpoint, WorkerExit } from './endpoint.js';
 import { IpcPoller } from './ipc-poll.js';
 
 const kProcessEntry = fileURLToPath(new URL('../worker/process-entry.js', import.meta.url));
 /** How long the caller's loop keeps turning for an answer after a send (ipc-poll.ts). */
 const kCallerPollUs = 100;
+/** How much of the end of a child's stderr an exit report carries. */
+const kStderrTailBytes = 4096;
+/**
+ * How long after a child's exit its IPC channel and stderr may stay open before the exit is
+ * reported anyway. Both close within milliseconds of the exit, once the last bytes are read;
+ * only a grandchild that inherited one keeps it open, and that must not hold the report back.
+ */
+const kExitGraceMs = 1_000;
 
 export interface ProcessOptions {
   readonly bootData: unknown;
@@ -17,25 +32,40 @@ export interface ProcessOptions {
   readonly execArgv?: readonly string[] | undefined;
 }
 
-/** Starts a keel child process; its exit is reported after its last message was delivered. */
+/**
+ * Starts a keel child process. Its exit is reported once, always: after its last message was
+ * delivered and its stderr read to the end, or kExitGraceMs after it exited. Throws `KeelError`
+ * ERR_START_FAILED, Node's error as `cause`, when Node refuses to fork at all.
+ */
 export function startProcess<In, Out>(
   options: ProcessOptions,
   handlers: EndpointHandlers<In>,
 ): WorkerEndpoint<Out> {
-  const child = fork(kProcessEntry, [], {
-    serialization: 'advanced',
-    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-    ...(options.env ? { env: options.env } : {}),
-    ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
-  });
+  const child = forkChild(options);
+  const stderr = new StderrTail(child.stderr);
   let exit: WorkerExit | undefined;
+  let grace: LongTimeout | undefined;
   let reported = false;
-  const report = () => {
-    // 'exit' can come before the last IPC messages were read; wait for the channel to close too.
-    if (reported || !exit || child.connected) return;
+  let markGone!: () => void;
+  const gone = new Promise<void>((resolve) => {
+    markGone = resolve;
+  });
+  const report = (force: boolean) => {
+    // 'exit' can come before the last IPC messages and stderr bytes were read: wait for the
+    // channel and stderr to close too, for at most kExitGraceMs.
+    if (reported || !exit) return;
+    if (!force && (child.connected || !stderr.closed)) return;
     reported = true;
-    handlers.onExit(exit);
+    grace?.clear();
+    if (child.connected) child.disconnect();
+    // Whatever still holds stderr open (a grandchild) is forwarded, but must not keep us alive.
+    stderr.unref();
+    handlers.onExit({ ...exit, stderr: stderr.text() });
+    markGone();
   };
+  stderr.onClose(() => {
+    report(false);
+  });
   const poller = new IpcPoller(kCallerPollUs);
   child.on('message', (message: In | { type: 'bye' }) => {
     poller.received();
@@ -43,17 +73,22 @@ export function startProcess<In, Out>(
   });
   child.on('exit', (code, signal) => {
     exit = { code, signal, error: undefined };
-    report();
+    report(false);
+    if (reported) return;
+    grace = setLongTimeout(() => {
+      report(true);
+    }, kExitGraceMs);
   });
-  child.on('disconnect', report);
+  child.on('disconnect', () => {
+    report(false);
+  });
   child.on('error', (error) => {
     // A child that started always ends with 'exit', which tells how: an error here is then a
     // send to a child on its way out (its 'disconnect' may come first, and must not report an
     // exit without its code or signal). Only a child that never started ends with this error.
     if (child.pid !== undefined) return;
     exit ??= { code: null, signal: null, error };
-    if (child.connected) child.disconnect();
-    else report();
+    report(true);
   });
   child.send(options.bootData as object);
   return {
@@ -65,21 +100,93 @@ export function startProcess<In, Out>(
     ref: () => {
       child.ref();
       child.channel?.ref();
+      if (!reported) stderr.ref();
     },
     unref: () => {
       child.unref();
       child.channel?.unref();
+      stderr.unref();
     },
-    terminate: () =>
-      new Promise<void>((resolve) => {
-        if (reported) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => {
-          resolve();
-        });
-        child.kill('SIGKILL');
-      }),
+    terminate: () => {
+      // Harmless when it already exited; the exit report (bounded, see above) follows.
+      if (!reported) child.kill('SIGKILL');
+      return gone;
+    },
   };
+}
+
+function forkChild(options: ProcessOptions): ChildProcess {
+  try {
+    return fork(kProcessEntry, [], {
+      serialization: 'advanced',
+      stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
+    });
+  } catch (error) {
+    // Node validates its arguments synchronously (a flag holding a NUL byte, too many
+    // processes): the caller gets the same code as for a child that dies at boot.
+    throw new KeelError(
+      'ERR_START_FAILED',
+      `the child process could not be started: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Forwards a child's stderr to ours and keeps its last kStderrTailBytes. */
+class StderrTail {
+  readonly #stream: (Readable & { ref?(): void; unref?(): void }) | null;
+  #tail = Buffer.alloc(0);
+  #closed = false;
+  #onClose: (() => void) | undefined;
+
+  constructor(stream: Readable | null) {
+    this.#stream = stream;
+    if (!stream) {
+      this.#closed = true;
+      return;
+    }
+    stream.on('data', (chunk: Buffer) => {
+      // Synchronous on Linux for files, TTYs and pipes: no backlog builds up here.
+      if (process.stderr.writable) process.stderr.write(chunk);
+      this.#keep(chunk);
+    });
+    // A reset pipe is followed by 'close'; the error itself tells nothing more.
+    stream.on('error', () => undefined);
+    stream.once('close', () => {
+      this.#closed = true;
+      this.#onClose?.();
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  onClose(callback: () => void): void {
+    this.#onClose = callback;
+  }
+
+  ref(): void {
+    this.#stream?.ref?.();
+  }
+
+  unref(): void {
+    this.#stream?.unref?.();
+  }
+
+  /** The kept bytes as text, from the first whole line when the start was cut off. */
+  text(): string {
+    const text = this.#tail.toString('utf8');
+    if (this.#tail.length < kStderrTailBytes) return text;
+    const firstLineEnd = text.indexOf('\n');
+    return firstLineEnd === -1 ? text : text.slice(firstLineEnd + 1);
+  }
+
+  #keep(chunk: Buffer): void {
+    const joined = this.#tail.length === 0 ? chunk : Buffer.concat([this.#tail, chunk]);
+    // A copy: a view would pin every chunk the child ever wrote.
+    this.#tail = Buffer.from(joined.subarray(Math.max(0, joined.length - kStderrTailBytes)));
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * Worker threads: the only caller-side module that touches node:worker_threads.
  */
-import { Worker, type ResourceLimits, type Transferable } from 'node:worker_threads';
+import { MessagePort, Worker, type ResourceLimits, type Transferable } from 'node:worker_threads';
+import { KeelError } from '../errors.js';
 import type { EndpointHandlers, WorkerEndpoint } from './endpoint.js';
 import { createRegistryLink } from './registry-link.js';
 
@@ -19,21 +20,40 @@ export interface ThreadOptions {
 
 export type { ResourceLimits };
 
-/** Starts a keel worker thread. Messages posted before it booted are queued by the platform. */
+/**
+ * Starts a keel worker thread. Messages posted before it booted are queued by the platform.
+ * Throws `KeelError` ERR_START_FAILED, Node's error as `cause`, when Node refuses to start the
+ * thread at all (`new Worker` throws: a flag a thread cannot take, ERR_WORKER_INVALID_EXEC_ARGV;
+ * no memory for another thread). Pool, spawn, iterateInWorker and RealtimeLoop.inWorker rely
+ * on that code. A thread that starts and then fails reports it as its exit.
+ */
 export function startThread<In, Out>(
   options: ThreadOptions,
   handlers: EndpointHandlers<In>,
 ): WorkerEndpoint<Out> {
   // Every keel thread can open SharedObjects by name: it gets a link to the name registry.
   const registry = createRegistryLink();
-  const worker = new Worker(kThreadEntry, {
-    workerData: { ...(options.bootData as object), registry: registry.data },
-    ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
-    ...(options.env ? { env: options.env } : {}),
-    ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
-    ...(options.name ? { name: options.name } : {}),
-    transferList: [...(options.transferList ?? []), ...registry.transferList],
-  });
+  const transferList = [...(options.transferList ?? []), ...registry.transferList];
+  let worker: Worker;
+  try {
+    worker = new Worker(kThreadEntry, {
+      workerData: { ...(options.bootData as object), registry: registry.data },
+      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
+      ...(options.name ? { name: options.name } : {}),
+      transferList,
+    });
+  } catch (error) {
+    // The ports meant for the thread were never transferred: closing them closes their other
+    // ends (the registry link, a fast lane), which would otherwise wait for a thread for ever.
+    for (const item of transferList) if (item instanceof MessagePort) item.close();
+    throw new KeelError(
+      'ERR_START_FAILED',
+      `the worker thread could not be started: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
   let uncaught: unknown;
   worker.on('message', (message: In) => {
     handlers.onMessage(message);

@@ -2,13 +2,14 @@
  * The caller's side of one remote object: starts its thread or process, sends calls in order,
  * matches answers, and turns every way the far side can end into a settled promise.
  */
-import { CrossedError, KeelError, deserializeError } from '../../errors.js';
+import { CrossedError, KeelError, abortReason, deserializeError } from '../../errors.js';
 import type { PackedClaim } from '../../memory/arena/index.js';
 import { BinaryLink } from '../binary-link.js';
 import { isCloneFailure, notCloneableError } from '../../codec/crossing.js';
 import type { FromRemote, ToRemote, WorkerBootData } from '../../protocol/messages.js';
 import {
   describeExit,
+  describeStartExit,
   type EndpointHandlers,
   type WorkerEndpoint,
   type WorkerExit,
@@ -18,6 +19,7 @@ import { startProcess } from '../../transport/process.js';
 import { startLaneThread } from '../../transport/lane-thread.js';
 import type { SpawnSettings } from './spawn-options.js';
 import { deferred } from '../deferred.js';
+import { setLongTimeout, type LongTimeout } from '../../timers/long-timeout.js';
 
 interface PendingCall {
   readonly resolve: (value: unknown) => void;
@@ -30,6 +32,11 @@ type State = 'starting' | 'ready' | 'closing' | 'closed' | 'dead';
 
 /** How long close() lets pending calls and the object's dispose hook run before killing. */
 export const kDefaultCloseTimeoutMs = 10_000;
+/**
+ * How long a failed start waits for the killed worker to be gone before spawn rejects anyway.
+ * A terminated thread or a SIGKILLed child is gone in milliseconds; this only bounds the wait.
+ */
+const kStartKillGraceMs = 2_000;
 
 export class RemoteController {
   readonly #settings: SpawnSettings;
@@ -38,10 +45,12 @@ export class RemoteController {
   readonly #pending = new Map<number, PendingCall>();
   #nextId = 1;
   #state: State = 'starting';
+  /** The worker's entry ran and sent 'ready': from then on a failure is the module's own. */
+  #booted = false;
   #deathReason = '';
   readonly #started = deferred<undefined>();
   readonly #exited = deferred<WorkerExit>();
-  #headTimer: ReturnType<typeof setTimeout> | undefined;
+  #headTimer: LongTimeout | undefined;
   readonly #binaries: BinaryLink;
 
   constructor(
@@ -52,14 +61,20 @@ export class RemoteController {
   ) {
     this.#settings = settings;
     this.#binaries = new BinaryLink(settings.arena);
-    this.#endpoint = startEndpoint(settings, this.#binaries.share, {
-      onMessage: (message) => {
-        this.#onMessage(message);
-      },
-      onExit: (exit) => {
-        this.#onExit(exit);
-      },
-    });
+    try {
+      // Throws ERR_START_FAILED when the platform refuses to start the worker (a bad flag).
+      this.#endpoint = startEndpoint(settings, this.#binaries.share, {
+        onMessage: (message) => {
+          this.#onMessage(message);
+        },
+        onExit: (exit) => {
+          this.#onExit(exit);
+        },
+      });
+    } catch (error) {
+      this.#binaries.reclaim();
+      throw error;
+    }
     try {
       this.#endpoint.post({ type: 'start', module, factory, args });
     } catch (error) {
@@ -72,33 +87,51 @@ export class RemoteController {
     return this.#settings.kind;
   }
 
-  /** Resolves once the object exists; rejects on failure, timeout, abort or exit. */
+  /**
+   * Resolves once the object exists; rejects on failure, timeout, abort or exit. A rejection
+   * comes once the worker is gone (killed if need be), so nothing of a failed start lingers.
+   */
   async started(): Promise<undefined> {
     const { startTimeoutMs, signal } = this.#settings;
+    // Infinity or none: no timer at all (setTimeout would turn Infinity into 1 ms).
     const timer =
       startTimeoutMs === undefined
         ? undefined
-        : setTimeout(() => {
+        : setLongTimeout(() => {
             this.#failStart(
               new KeelError(
                 'ERR_TIMEOUT',
-                `the remote did not start within startTimeoutMs (${startTimeoutMs} ms)`,
+                `the remote did not start within startTimeoutMs (${startTimeoutMs} ms); ` +
+                  `its ${this.kind} was killed`,
               ),
             );
           }, startTimeoutMs);
     const onAbort = () => {
-      this.#failStart(
-        signal?.reason ?? new DOMException('This operation was aborted', 'AbortError'),
-      );
+      this.#failStart(abortReason(signal as AbortSignal));
     };
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await this.#started.promise;
+    } catch (error) {
+      await this.#gone();
+      throw error;
     } finally {
-      if (timer) clearTimeout(timer);
+      timer?.clear();
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Resolves once the worker exited, or after kStartKillGraceMs if it somehow has not. */
+  async #gone(): Promise<void> {
+    let grace: LongTimeout | undefined;
+    await Promise.race([
+      this.#exited.promise,
+      new Promise<void>((resolve) => {
+        grace = setLongTimeout(resolve, kStartKillGraceMs);
+      }),
+    ]);
+    grace?.clear();
   }
 
   /** Calls a method (`call`) or reads an attribute (`get`) on the remote object. */
@@ -129,15 +162,22 @@ export class RemoteController {
     });
   }
 
-  /** Lets pending calls finish, disposes the object, ends the worker; kills it after timeoutMs. */
+  /**
+   * Lets pending calls finish, disposes the object, ends the worker; kills it after timeoutMs
+   * (Infinity: never). Every call resolves once the worker is gone, however many there are.
+   */
   async close(timeoutMs = kDefaultCloseTimeoutMs): Promise<void> {
     if (this.#state === 'ready') {
       this.#state = 'closing';
       this.#endpoint.ref();
       if (this.#pending.size === 0) this.#endpoint.post({ type: 'close' });
     }
-    if (this.#state !== 'closing') return;
-    const killTimer = setTimeout(() => {
+    // Dead or closed: its exit has come or is coming (every path to 'dead' ends the worker).
+    if (this.#state !== 'closing') {
+      await this.#exited.promise;
+      return;
+    }
+    const killTimer = setLongTimeout(() => {
       this.#rejectPending(
         () =>
           new KeelError(
@@ -150,15 +190,18 @@ export class RemoteController {
     try {
       await this.#exited.promise;
     } finally {
-      clearTimeout(killTimer);
+      killTimer.clear();
     }
   }
 
   #onMessage(message: FromRemote): void {
     switch (message.type) {
       case 'ready':
+        this.#booted = true;
         return;
       case 'started':
+        // Too late when the start already failed (timed out, aborted): the worker is ending.
+        if (this.#state !== 'starting') return;
         this.#state = 'ready';
         this.#endpoint.unref();
         this.#started.resolve(undefined);
@@ -190,12 +233,12 @@ export class RemoteController {
   }
 
   #armHeadTimer(): void {
-    if (this.#headTimer) clearTimeout(this.#headTimer);
+    this.#headTimer?.clear();
     this.#headTimer = undefined;
     const limitMs = this.#settings.callTimeoutMs;
     const head = this.#pending.keys().next();
     if (limitMs === undefined || head.done) return;
-    this.#headTimer = setTimeout(() => {
+    this.#headTimer = setLongTimeout(() => {
       this.#deathReason = `the remote ${this.kind} was terminated: a call ran longer than callTimeoutMs (${limitMs} ms)`;
       this.#settle(
         head.value,
@@ -219,22 +262,25 @@ export class RemoteController {
   }
 
   #onExit(exit: WorkerExit): void {
-    if (this.#headTimer) clearTimeout(this.#headTimer);
-    const wasStarting = this.#state === 'starting';
+    this.#headTimer?.clear();
+    // First, while the state still says so: a worker that ended before its object existed
+    // fails the start (with what it wrote to stderr), or spawn would wait for ever.
+    if (this.#state === 'starting') {
+      this.#failStart(
+        new KeelError(
+          'ERR_START_FAILED',
+          describeStartExit(`remote ${this.kind}`, exit, this.#booted),
+          {
+            cause: exit.error,
+          },
+        ),
+      );
+    }
     if (this.#state === 'closing') {
       this.#state = 'closed';
     } else if (this.#state !== 'closed') {
       this.#state = 'dead';
       this.#deathReason ||= `the remote ${this.kind} ${describeExit(exit)}`;
-    }
-    if (wasStarting) {
-      this.#failStart(
-        new KeelError(
-          'ERR_START_FAILED',
-          `the remote ${this.kind} ${describeExit(exit)} while starting`,
-          { cause: exit.error },
-        ),
-      );
     }
     const reason = this.#deathReason || `the remote ${this.kind} ${describeExit(exit)}`;
     this.#rejectPending(() => new KeelError('ERR_WORKER_EXITED', reason, { cause: exit.error }));

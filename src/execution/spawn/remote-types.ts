@@ -6,6 +6,7 @@
  * `T` seen from the caller: every method becomes an async method with the same parameters and
  * the awaited result; every other (string-keyed) attribute becomes an awaitable of its value.
  * `then` is left out on purpose: a remote is never thenable, so `await spawn(...)` yields it.
+ * So is `toJSON`, which JSON.stringify would call: `JSON.stringify(remote)` gives `{}`.
  *
  * @example
  * const policy: Remote<Policy> = await spawn(...);
@@ -14,7 +15,7 @@
  */
 export type Remote<T> = {
   readonly [
-    K in keyof T as K extends string ? (K extends 'then' ? never : K) : never
+    K in keyof T as K extends string ? (K extends 'then' | 'toJSON' ? never : K) : never
   ]: T[K] extends (...args: infer A) => infer R
     ? (...args: A) => Promise<Awaited<R>>
     : PromiseLike<Awaited<T[K]>>;
