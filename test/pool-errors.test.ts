@@ -137,7 +137,7 @@ test('bad arguments reject with ERR_INVALID_ARGUMENT naming the option', async (
   const timeout = (await rejectionOf(
     pool.run(fixture('math.mjs'), 'add', [], { timeoutMs: -1 }),
   )) as KeelError;
-  assert.match(timeout.message, /timeoutMs must be a number >= 0, got -1/);
+  assert.match(timeout.message, /timeoutMs must be a number of milliseconds >= 0.*, got -1/);
   assert.throws(
     () => new Pool({ maxThreads: -1 }),
     /maxThreads must be a positive integer, got -1/,

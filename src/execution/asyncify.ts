@@ -2,7 +2,8 @@
  * `asyncify`: a blocking function turned into an async one that runs on a worker thread.
  */
 import { KeelError, atCallSite, invalidArgument } from '../errors.js';
-import type { ModuleRef } from './module-ref.js';
+import { checkOptions, type OptionKeys } from '../options/known-keys.js';
+import { moduleHref, type ModuleRef } from './module-ref.js';
 import { Pool, kRunSource, type AsyncFunction } from './pool/pool.js';
 
 /** An asyncified function: runs in a worker; `.sync` is the original, on the calling thread. */
@@ -12,6 +13,8 @@ export interface AsyncifyOptions {
   /** The pool to run on. Default: a shared pool created on first use. */
   readonly pool?: Pool;
 }
+
+const kAsyncifyKeys: OptionKeys<AsyncifyOptions> = { pool: true };
 
 let sharedPool: Pool | undefined;
 
@@ -24,6 +27,7 @@ function defaultPool(): Pool {
 /**
  * Function form: ships the function's source to a worker. The function must be self-contained
  * (no variables of its surrounding scope); using one fails with ERR_NOT_CLONEABLE naming it.
+ * Bad arguments (an unknown option key, a function without a standalone source) throw here.
  *
  * @example
  * const square = asyncify((x: number) => x * x);
@@ -35,7 +39,8 @@ export function asyncify<F extends (...args: never[]) => unknown>(
   options?: AsyncifyOptions,
 ): Asyncified<F>;
 /**
- * Module form: an export of a module, run on a pool, typed from the module.
+ * Module form: an export of a module, run on a pool, typed from the module. The module reference
+ * and export name are checked here (ERR_INVALID_ARGUMENT); the module itself loads on first call.
  *
  * @example
  * const act = asyncify<typeof import('./policy.js'), 'getAction'>(policyUrl, 'getAction');
@@ -51,11 +56,18 @@ export function asyncify(
   second?: string | AsyncifyOptions,
   third?: AsyncifyOptions,
 ): unknown {
-  if (typeof target === 'function') return asyncifyFunction(target, checkOptions(second));
-  if (typeof second !== 'string') throw invalidArgument('exportName', 'a string', second);
-  const options = checkOptions(third);
+  if (typeof target === 'function') {
+    if (third !== undefined)
+      throw invalidArgument('asyncify(fn, options)', 'called with at most two arguments', third);
+    return asyncifyFunction(target, checkedOptions(second));
+  }
+  const href = moduleHref(target);
+  if (typeof second !== 'string' || second.length === 0) {
+    throw invalidArgument('exportName', 'a non-empty string', second);
+  }
+  const options = checkedOptions(third);
   const exportName = second;
-  return (...args: unknown[]) => (options.pool ?? defaultPool()).run(target, exportName, args);
+  return (...args: unknown[]) => (options.pool ?? defaultPool()).run(href, exportName, args);
 }
 
 function asyncifyFunction(fn: (...args: never[]) => unknown, options: AsyncifyOptions): unknown {
@@ -96,12 +108,12 @@ function shippableSource(fn: (...args: never[]) => unknown): string {
   return source;
 }
 
-function checkOptions(options: unknown): AsyncifyOptions {
+function checkedOptions(options: unknown): AsyncifyOptions {
+  checkOptions<AsyncifyOptions>('options', options, kAsyncifyKeys);
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null)
-    throw invalidArgument('options', 'an object', options);
-  const pool = (options as AsyncifyOptions).pool;
-  if (pool !== undefined && !(pool instanceof Pool))
+  const pool = options.pool;
+  if (pool !== undefined && !(pool instanceof Pool)) {
     throw invalidArgument('options.pool', 'a Pool', pool);
+  }
   return options;
 }

@@ -10,12 +10,12 @@ export type ModuleRef = string | URL;
 
 /** The `file:` href of a module reference; throws ERR_INVALID_ARGUMENT for anything else. */
 export function moduleHref(ref: ModuleRef, name = 'moduleRef'): string {
-  if (ref instanceof URL) return checkedUrl(ref, name);
+  if (ref instanceof URL) return checkedUrl(urlParts(ref, name), name);
   if (typeof ref !== 'string' || ref.length === 0) {
     throw invalidArgument(name, 'an absolute path or a file: URL', ref);
   }
   if (/^[a-z][a-z0-9+.-]*:/i.test(ref) && !/^[a-z]:[\\/]/i.test(ref)) {
-    return checkedUrl(new URL(ref), name);
+    return checkedUrl(urlParts(ref, name), name);
   }
   if (!isAbsolute(ref)) {
     throw invalidArgument(
@@ -27,7 +27,20 @@ export function moduleHref(ref: ModuleRef, name = 'moduleRef'): string {
   return pathToFileURL(ref).href;
 }
 
-function checkedUrl(url: URL, name: string): string {
+/**
+ * The protocol and href of a URL, read once. Node's URL throws a TypeError for a string it cannot
+ * parse (`file://a:99999/`) and for an object that only inherits from URL.prototype.
+ */
+function urlParts(ref: string | URL, name: string): { protocol: string; href: string } {
+  try {
+    const url = typeof ref === 'string' ? new URL(ref) : ref;
+    return { protocol: url.protocol, href: url.href };
+  } catch {
+    throw invalidArgument(name, 'an absolute path or a valid file: URL', ref);
+  }
+}
+
+function checkedUrl(url: { protocol: string; href: string }, name: string): string {
   if (url.protocol !== 'file:' && url.protocol !== 'data:') {
     throw invalidArgument(name, 'a file: URL', url.href);
   }

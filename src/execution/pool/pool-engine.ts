@@ -6,21 +6,17 @@
  * under kPipelineBudgetUs. Sending short tasks ahead keeps both sides busy instead of waking
  * each other for every task (the per-task cost that dominates tiny-task throughput), while a
  * long or unknown task never waits behind another one.
+ * Threads start a few at a time (start-gate.ts), so that a burst never blocks the event loop.
  */
 import { CrossedError, KeelError } from '../../errors.js';
-import { BinaryLink } from '../binary-link.js';
 import { isCloneFailure, notCloneableError } from '../../codec/crossing.js';
 import { Histogram } from '../../metrics/histogram.js';
-import type {
-  CallMessage,
-  FromPoolWorker,
-  FunctionSource,
-  WorkerBootData,
-} from '../../protocol/messages.js';
+import type { CallMessage, FromPoolWorker, FunctionSource } from '../../protocol/messages.js';
+import { setLongTimeout } from '../../timers/long-timeout.js';
 import { describeExit, type WorkerExit } from '../../transport/endpoint.js';
-import { loaderHooksForWorkers } from '../../transport/loader-hooks.js';
-import { startLaneThread } from '../../transport/lane-thread.js';
-import { PoolWorker } from './pool-worker.js';
+import { deferred } from '../deferred.js';
+import { PoolWorker, startPoolWorker } from './pool-worker.js';
+import { StartGate, sameFailure } from './start-gate.js';
 import { Task, type TaskOptions, type TaskOwner } from './task.js';
 import { TaskQueue } from './task-queue.js';
 import type { PoolSettings, PoolStats } from './pool-options.js';
@@ -46,11 +42,16 @@ export class PoolEngine implements TaskOwner {
   #completed = 0;
   #failed = 0;
   #closing: 'open' | 'graceful' | 'force' = 'open';
-  #drained: (() => void) | undefined;
+  /** Resolved once a close may end the threads: nothing queued or running, or forced. */
+  readonly #drained = deferred<undefined>();
+  /** The one shutdown every close() call returns, whatever their order and kind. */
+  #closed: Promise<void> | undefined;
+  readonly #starts = new StartGate();
 
+  /** Never throws for a thread that cannot start: the first run that needs one rejects. */
   constructor(settings: PoolSettings) {
     this.#settings = settings;
-    for (let index = 0; index < settings.minThreads; index++) this.#startWorker();
+    this.#startIdleThreads();
   }
 
   run(
@@ -64,8 +65,14 @@ export class PoolEngine implements TaskOwner {
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const task = new Task(this.#nextTaskId++, this.#functionId(key, source), args, options, this);
-    if (this.#queue.size === 0 && this.#tryPlace(task)) return task.promise;
-    if (this.#queue.size >= this.#settings.maxQueue) {
+    const placement = this.#queue.size === 0 ? this.#placement(task) : undefined;
+    if (placement) {
+      this.#place(task, placement);
+      return task.promise;
+    }
+    // Threads not started yet (start slots are few) will take tasks: those do not fill the queue.
+    const unstarted = Math.max(0, this.#settings.maxThreads - this.#liveCount());
+    if (this.#queue.size >= this.#settings.maxQueue + unstarted) {
       task.reject(
         new KeelError(
           'ERR_QUEUE_FULL',
@@ -92,23 +99,32 @@ export class PoolEngine implements TaskOwner {
     };
   }
 
-  async close(force: boolean): Promise<void> {
-    if (force) {
-      this.#closing = 'force';
-      const closed = () =>
-        new KeelError('ERR_CLOSED', 'the pool was closed with force before the task finished');
-      for (const task of this.#queue.drain()) task.reject(closed());
-      for (const worker of this.#workers) for (const task of worker.inFlight) task.reject(closed());
-    } else {
-      if (this.#closing === 'open') this.#closing = 'graceful';
-      if (!this.#isDrained()) await new Promise<void>((resolve) => (this.#drained = resolve));
-    }
-    const exits = this.#workers.map((worker) => this.#retire(worker));
-    await Promise.all(exits);
+  /**
+   * Idempotent: every call, graceful or forced, in any order, returns the same shutdown, which
+   * settles once the threads have exited. A forced call also ends a graceful one still waiting.
+   */
+  close(force: boolean): Promise<void> {
+    if (force && this.#closing !== 'force') this.#rejectEverything();
+    else if (this.#closing === 'open') this.#closing = 'graceful';
+    this.#closed ??= this.#shutDown();
+    this.#checkDrained();
+    return this.#closed;
+  }
+
+  #rejectEverything(): void {
+    this.#closing = 'force';
+    const closed = () =>
+      new KeelError('ERR_CLOSED', 'the pool was closed with force before the task finished');
+    for (const task of this.#queue.drain()) task.reject(closed());
+    for (const worker of this.#workers) for (const task of worker.inFlight) task.reject(closed());
+    this.#drained.resolve(undefined);
+  }
+
+  async #shutDown(): Promise<void> {
+    await this.#drained.promise;
+    // No thread starts once closing and drained (#replenish), so this list is the last one.
+    await Promise.all(this.#workers.map((worker) => this.#retire(worker)));
     if (this.#settings.ownsArena) this.#settings.arena?.close();
-    // A graceful close still waiting when a forced one took over is done now too.
-    this.#drained?.();
-    this.#drained = undefined;
   }
 
   // TaskOwner -------------------------------------------------------------------------------
@@ -146,40 +162,45 @@ export class PoolEngine implements TaskOwner {
 
   #pump(): void {
     for (let task = this.#queue.peek(); task; task = this.#queue.peek()) {
-      if (!this.#tryPlace(task)) return;
+      const placement = this.#placement(task);
+      if (!placement) break;
+      // Off the queue before it can settle: the queue drops settled tasks as already counted out.
       this.#queue.shift();
+      this.#place(task, placement);
     }
     this.#checkDrained();
   }
 
-  /** Sends the task to a thread if one can take it now; false leaves it where it was. */
-  #tryPlace(task: Task): boolean {
-    let worker: PoolWorker | undefined;
+  /** The thread that can take the task now, why none can start, or undefined: it waits. */
+  #placement(task: Task): PoolWorker | KeelError | undefined {
     try {
-      worker = this.#pickWorker(task);
+      return this.#pickWorker(task);
     } catch (error) {
-      task.reject(
-        new KeelError('ERR_START_FAILED', 'could not start a worker thread', { cause: error }),
-      );
-      return true;
+      return this.#starts.fail(error);
     }
-    if (!worker) return false;
-    this.#send(task, worker);
-    return true;
+  }
+
+  #place(task: Task, placement: PoolWorker | KeelError): void {
+    if (placement instanceof KeelError) this.#startFailed(placement, [task]);
+    else this.#send(task, placement);
   }
 
   #pickWorker(task: Task): PoolWorker | undefined {
     let starting: PoolWorker | undefined;
     let live = 0;
+    let startingCount = 0;
     for (const worker of this.#workers) {
       if (worker.exiting) continue;
       live++;
+      if (!worker.ready) startingCount++;
       if (!worker.idle) continue;
       if (worker.ready) return worker;
       starting ??= worker;
     }
     if (starting) return starting;
-    if (live < this.#settings.maxThreads) return this.#startWorker();
+    if (live < this.#settings.maxThreads && startingCount < this.#starts.slots(live)) {
+      return this.#startWorker();
+    }
     if (task.exclusive) return undefined;
     return this.#leastBacklogged(this.#estimatesUs[task.fnId]!);
   }
@@ -196,9 +217,9 @@ export class PoolEngine implements TaskOwner {
   }
 
   #send(task: Task, worker: PoolWorker): void {
-    const message = this.#callMessage(task, worker);
     try {
-      worker.endpoint.post(message);
+      // Packing throws too (the pool's arena was closed): the task must settle either way.
+      worker.endpoint.post(this.#callMessage(task, worker));
     } catch (error) {
       worker.binaries.discard(task.claim);
       task.claim = undefined;
@@ -228,7 +249,7 @@ export class PoolEngine implements TaskOwner {
   }
 
   #markBusy(worker: PoolWorker): void {
-    if (worker.idleTimer) clearTimeout(worker.idleTimer);
+    worker.idleTimer?.clear();
     worker.idleTimer = undefined;
     worker.endpoint.ref();
   }
@@ -238,50 +259,68 @@ export class PoolEngine implements TaskOwner {
     worker.backlogUs = 0;
     worker.endpoint.unref();
     if (this.#closing !== 'open' || this.#liveCount() <= this.#settings.minThreads) return;
-    worker.idleTimer = setTimeout(() => {
+    // A long timer: setTimeout turns 2^31 ms or more into 1 ms (idle threads ended at once);
+    // Infinity arms nothing and the thread stays. Unref'd: an idle thread never keeps the
+    // process alive.
+    worker.idleTimer = setLongTimeout(() => {
       if (worker.idle && this.#liveCount() > this.#settings.minThreads) void this.#retire(worker);
-    }, this.#settings.idleTimeoutMs);
-    worker.idleTimer.unref();
+    }, this.#settings.idleTimeoutMs).unref();
   }
 
   // Threads ---------------------------------------------------------------------------------
 
+  /** Throws when the thread cannot even be created (a bad execArgv, no memory). */
   #startWorker(): PoolWorker {
-    const worker = new PoolWorker(new BinaryLink(this.#settings.arena));
-    const arenaShare = worker.binaries.share;
-    const bootData: WorkerBootData = {
-      keel: 1,
-      role: 'pool',
-      loaderHooks: loaderHooksForWorkers(),
-      ...(arenaShare ? { arena: arenaShare } : {}),
-    };
-    worker.endpoint = startLaneThread<FromPoolWorker, CallMessage>(
-      {
-        bootData,
-        resourceLimits: this.#settings.resourceLimits,
-        env: this.#settings.env,
-        execArgv: this.#settings.execArgv,
-        name: 'keel-pool',
+    const worker = startPoolWorker(this.#settings, {
+      onMessage: (message) => {
+        this.#onMessage(worker, message);
       },
-      {
-        onMessage: (message) => {
-          this.#onMessage(worker, message);
-        },
-        onExit: (exit) => {
-          this.#onExit(worker, exit);
-        },
+      onExit: (exit) => {
+        this.#onExit(worker, exit);
       },
-    );
-    worker.endpoint.unref();
+    });
     this.#workers.push(worker);
     return worker;
+  }
+
+  /** Starts threads up to minThreads, no more at once than the start slots allow. */
+  #startIdleThreads(): void {
+    if (this.#closing !== 'open' || this.#starts.failed) return;
+    try {
+      while (
+        this.#liveCount() < this.#settings.minThreads &&
+        this.#startingCount() < this.#starts.slots(this.#liveCount())
+      ) {
+        this.#startWorker();
+      }
+    } catch (error) {
+      // No task waits for this thread: the next run that needs one tries again and reports it.
+      this.#starts.fail(error);
+    }
+  }
+
+  /**
+   * A thread could not start (its tasks never began). With threads alive, the tasks wait for
+   * them: a failed start costs them time, not their result. With none, they fail with the cause,
+   * and so do the queued tasks, rather than each starting (and failing) a thread of its own, or
+   * waiting for a thread that will never come.
+   */
+  #startFailed(failure: KeelError, tasks: readonly Task[]): void {
+    if (this.#liveCount() > 0) {
+      this.#requeue(tasks);
+      return;
+    }
+    for (const task of tasks) task.reject(sameFailure(failure));
+    for (const task of this.#queue.drain()) task.reject(sameFailure(failure));
   }
 
   #onMessage(worker: PoolWorker, message: FromPoolWorker): void {
     if (message.type === 'ready') {
       worker.ready = true;
+      this.#starts.online();
       for (const task of worker.inFlight) task.startTimer();
-      this.#pump();
+      // A start slot is free: queued tasks first, then threads up to minThreads.
+      this.#replenish();
       return;
     }
     const task = worker.take(message);
@@ -305,25 +344,25 @@ export class PoolEngine implements TaskOwner {
   }
 
   #onExit(worker: PoolWorker, exit: WorkerExit): void {
-    this.#workers.splice(this.#workers.indexOf(worker), 1);
-    if (worker.idleTimer) clearTimeout(worker.idleTimer);
+    const index = this.#workers.indexOf(worker);
+    if (index !== -1) this.#workers.splice(index, 1);
+    worker.idleTimer?.clear();
     const lost = worker.inFlight.splice(0);
     this.#releaseArenaOf(worker, lost);
     const orphans = lost.filter((task) => !task.settled);
     if (worker.killedFor || worker.exiting) {
       this.#requeue(orphans);
     } else if (!worker.ready) {
-      for (const task of orphans) {
-        task.reject(
-          new KeelError(
-            'ERR_START_FAILED',
-            `a pool worker failed to start: it ${describeExit(exit)}`,
-            {
-              cause: exit.error,
-            },
-          ),
-        );
-      }
+      const failure = this.#starts.fail(
+        new KeelError(
+          'ERR_START_FAILED',
+          `a pool thread failed to start: it ${describeExit(exit)}`,
+          {
+            cause: exit.error,
+          },
+        ),
+      );
+      this.#startFailed(failure, orphans);
     } else {
       const [running, ...waiting] = orphans;
       running?.reject(
@@ -353,20 +392,14 @@ export class PoolEngine implements TaskOwner {
 
   #replenish(): void {
     if (this.#closing === 'force') return;
-    if (this.#closing === 'open') {
-      try {
-        while (this.#liveCount() < this.#settings.minThreads) this.#startWorker();
-      } catch {
-        // A worker that cannot start now is retried on the next call, which reports the cause.
-      }
-    }
     this.#pump();
+    this.#startIdleThreads();
   }
 
   #retire(worker: PoolWorker): Promise<WorkerExit> {
     if (!worker.exiting) {
       worker.exiting = true;
-      if (worker.idleTimer) clearTimeout(worker.idleTimer);
+      worker.idleTimer?.clear();
       void worker.endpoint.terminate();
     }
     return worker.exited;
@@ -378,15 +411,15 @@ export class PoolEngine implements TaskOwner {
     return live;
   }
 
-  #isDrained(): boolean {
-    return this.#queue.size === 0 && this.#workers.every((worker) => worker.idle);
+  #startingCount(): number {
+    let starting = 0;
+    for (const worker of this.#workers) if (worker.starting) starting++;
+    return starting;
   }
 
   #checkDrained(): void {
-    if (this.#drained && this.#isDrained()) {
-      this.#drained();
-      this.#drained = undefined;
-    }
+    if (this.#closing === 'open' || this.#queue.size > 0) return;
+    if (this.#workers.every((worker) => worker.idle)) this.#drained.resolve(undefined);
   }
 }
 

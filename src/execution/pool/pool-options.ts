@@ -5,20 +5,45 @@ import { availableParallelism } from 'node:os';
 import { invalidArgument } from '../../errors.js';
 import type { PercentileSummary } from '../../metrics/histogram.js';
 import { Arena, type ArenaOptions } from '../../memory/arena/index.js';
+import {
+  checkBoolean,
+  checkEnv,
+  checkExecArgv,
+  checkInteger,
+  checkNonNegative,
+  checkSignal,
+  checkThreadCount,
+  checkTimeoutMs,
+} from '../../options/checks.js';
+import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
+import { checkResourceLimits } from '../../options/resource-limits.js';
 import type { ResourceLimits } from '../../transport/thread.js';
+import type { TaskOptions } from './task.js';
 
 export interface PoolOptions {
-  /** Threads started at once and kept while idle. Default 1 (never more than maxThreads). */
+  /**
+   * Threads started at construction and kept while idle. Default 1 (never more than maxThreads).
+   * An integer from 0 to maxThreads.
+   */
   readonly minThreads?: number;
-  /** Most threads running at once. Default `os.availableParallelism()`. */
+  /**
+   * Most threads running at once. Default `os.availableParallelism()`. An integer from 1 to
+   * 16 per CPU (at least 64): more threads than that only exhaust memory.
+   */
   readonly maxThreads?: number;
-  /** How long a thread above minThreads may stay idle before it ends. Default 10 000 ms. */
+  /**
+   * How long a thread above minThreads may stay idle before it ends. Default 10 000 ms;
+   * `Infinity` keeps idle threads (they never keep the process alive either way).
+   */
   readonly idleTimeoutMs?: number;
-  /** Most tasks waiting for a thread; one more rejects with ERR_QUEUE_FULL. Default Infinity. */
+  /**
+   * Most tasks waiting for a thread; one more rejects with ERR_QUEUE_FULL. Default Infinity.
+   * Tasks waiting only for a thread the pool is still starting do not count.
+   */
   readonly maxQueue?: number;
-  /** V8 heap limits of each thread (worker_threads `resourceLimits`). */
+  /** V8 heap and stack limits of each thread (worker_threads `resourceLimits`), each > 0 MB. */
   readonly resourceLimits?: ResourceLimits;
-  /** Environment of each thread. Default: a copy of `process.env`. */
+  /** Environment of each thread, values strings. Default: a copy of `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Node flags of each thread. Default: the calling process's `execArgv`. */
   readonly execArgv?: readonly string[];
@@ -33,10 +58,19 @@ export interface PoolOptions {
 export interface RunOptions {
   /** Aborting removes a queued task, or ends the thread running it (a new one replaces it). */
   readonly signal?: AbortSignal;
-  /** Longest run time, counted from when the task starts; then ERR_TIMEOUT and the thread ends. */
+  /**
+   * Longest run time, counted from when the task starts; then ERR_TIMEOUT and the thread ends.
+   * Any number >= 0, however large; `Infinity` (like leaving it out) is no timeout.
+   */
   readonly timeoutMs?: number;
   /** Higher runs first; equal priorities run in submission order. Default 0. */
   readonly priority?: number;
+}
+
+/** Options of `close`. */
+export interface PoolCloseOptions {
+  /** Reject queued and running tasks with ERR_CLOSED and end the threads now. Default false. */
+  readonly force?: boolean;
 }
 
 export interface PoolStats {
@@ -59,6 +93,7 @@ export interface PoolStats {
 export interface PoolSettings {
   readonly minThreads: number;
   readonly maxThreads: number;
+  /** Infinity: idle threads above minThreads are kept (they still never keep the process alive). */
   readonly idleTimeoutMs: number;
   readonly maxQueue: number;
   readonly resourceLimits: ResourceLimits | undefined;
@@ -69,59 +104,98 @@ export interface PoolSettings {
   readonly ownsArena: boolean;
 }
 
-export function poolSettings(options: PoolOptions = {}): PoolSettings {
-  if (typeof options !== 'object' || options === null)
-    throw invalidArgument('options', 'an object', options);
-  const maxThreads = options.maxThreads ?? availableParallelism();
-  checkInteger('maxThreads', maxThreads, 1);
-  const minThreads = options.minThreads ?? Math.min(1, maxThreads);
-  checkInteger('minThreads', minThreads, 0);
-  if (minThreads > maxThreads) {
-    throw invalidArgument('minThreads', `at most maxThreads (${maxThreads})`, minThreads);
-  }
-  const idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
-  checkNonNegative('idleTimeoutMs', idleTimeoutMs);
-  const maxQueue = options.maxQueue ?? Infinity;
+// Every key of each options object, once: an unknown key (`maxThread`, `timeout`) is refused
+// with the closest valid one named, instead of silently running with the default.
+const kPoolKeys: OptionKeys<PoolOptions> = {
+  minThreads: true,
+  maxThreads: true,
+  idleTimeoutMs: true,
+  maxQueue: true,
+  resourceLimits: true,
+  env: true,
+  execArgv: true,
+  arena: true,
+};
+const kRunKeys: OptionKeys<RunOptions> = { signal: true, timeoutMs: true, priority: true };
+const kCloseKeys: OptionKeys<PoolCloseOptions> = { force: true };
+
+/** Validates every option before anything is started; throws ERR_INVALID_ARGUMENT. */
+export function poolSettings(options: PoolOptions | undefined): PoolSettings {
+  checkOptions<PoolOptions>('options', options, kPoolKeys);
+  const { maxThreads, minThreads } = threadCounts(options?.maxThreads, options?.minThreads);
+  const idleTimeoutMs = checkTimeoutMs('idleTimeoutMs', options?.idleTimeoutMs) ?? 10_000;
+  // `=== undefined`, not `??`: null is a bad value, not a missing one.
+  const maxQueue = options?.maxQueue === undefined ? Infinity : options.maxQueue;
   if (maxQueue !== Infinity) checkInteger('maxQueue', maxQueue, 0);
-  if (options.execArgv !== undefined && !isStringArray(options.execArgv)) {
-    throw invalidArgument('execArgv', 'an array of strings', options.execArgv);
-  }
-  if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) {
-    throw invalidArgument('env', 'an object', options.env);
-  }
-  const ownsArena = options.arena !== undefined && !(options.arena instanceof Arena);
+  const resourceLimits = checkResourceLimits(options?.resourceLimits);
+  const env = checkEnv(options?.env);
+  const execArgv = checkExecArgv(options?.execArgv);
+  // Last: an arena built from options is the one thing here that allocates.
+  const ownsArena = options?.arena !== undefined && !(options.arena instanceof Arena);
   return {
     minThreads,
     maxThreads,
     idleTimeoutMs,
     maxQueue,
-    resourceLimits: options.resourceLimits,
-    env: options.env,
-    execArgv: options.execArgv,
-    arena: arenaOf(options.arena),
+    resourceLimits,
+    env,
+    execArgv,
+    arena: arenaOf(options?.arena),
     ownsArena,
   };
 }
 
-export function checkInteger(name: string, value: unknown, min: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw invalidArgument(name, min === 1 ? 'a positive integer' : `an integer >= ${min}`, value);
+/** maxThreads (default: one per CPU) and minThreads (default 1), both bounded by kMaxThreads. */
+function threadCounts(
+  maxOption: unknown,
+  minOption: unknown,
+): { maxThreads: number; minThreads: number } {
+  const maxThreads =
+    maxOption === undefined ? availableParallelism() : checkThreadCount('maxThreads', maxOption, 1);
+  const minThreads =
+    minOption === undefined
+      ? Math.min(1, maxThreads)
+      : checkThreadCount('minThreads', minOption, 0);
+  if (minThreads > maxThreads) {
+    throw invalidArgument('minThreads', `at most maxThreads (${maxThreads})`, minThreads);
   }
+  return { maxThreads, minThreads };
 }
 
-export function checkNonNegative(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !(value >= 0)) {
-    throw invalidArgument(name, 'a number >= 0', value);
+/** The options of one `run`, checked; a timeout of Infinity is no timeout at all. */
+export function taskOptions(options: unknown): TaskOptions {
+  if (options === undefined) return { signal: undefined, timeoutMs: undefined, priority: 0 };
+  checkOptions<RunOptions>('options', options, kRunKeys);
+  const signal = checkSignal('signal', options.signal);
+  const timeoutMs = checkTimeoutMs('timeoutMs', options.timeoutMs);
+  const priority = options.priority === undefined ? 0 : options.priority;
+  if (typeof priority !== 'number' || !Number.isFinite(priority)) {
+    throw invalidArgument('priority', 'a finite number', priority);
   }
+  // Infinity arms no timer, so the task need not have a thread to itself either.
+  return { signal, timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, priority };
 }
 
-function isStringArray(value: unknown): value is readonly string[] {
-  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+/** `close()` options: true for a forced close. */
+export function closeIsForced(options: unknown): boolean {
+  checkOptions<PoolCloseOptions>('options', options, kCloseKeys);
+  return checkBoolean('force', options?.force) === true;
 }
+
+/**
+ * Kept for the callers outside the pool that still import them from here; new code imports
+ * them from options/checks.ts.
+ */
+export { checkInteger, checkNonNegative };
 
 /** The arena an option names: the given one, or a new one built from options. */
 export function arenaOf(option: Arena | ArenaOptions | undefined): Arena | undefined {
-  if (option === undefined || option instanceof Arena) return option;
+  if (option === undefined) return undefined;
+  if (option instanceof Arena) {
+    // A closed arena would only fail later, inside the first thread start.
+    if (option.closed) throw invalidArgument('arena', 'an Arena that is not closed', option);
+    return option;
+  }
   if (typeof option !== 'object' || option === null) {
     throw invalidArgument('arena', 'an Arena or arena options', option);
   }

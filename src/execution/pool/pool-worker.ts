@@ -1,10 +1,52 @@
 /**
- * The caller's record of one pool thread: what it is running, what it knows, how it ends.
+ * The caller's record of one pool thread: how it starts, what it is running, what it knows, how
+ * it ends.
  */
-import type { CallMessage, FromPoolWorker } from '../../protocol/messages.js';
-import type { WorkerEndpoint, WorkerExit } from '../../transport/endpoint.js';
-import type { BinaryLink } from '../binary-link.js';
+import type { CallMessage, FromPoolWorker, WorkerBootData } from '../../protocol/messages.js';
+import type { LongTimeout } from '../../timers/long-timeout.js';
+import type { EndpointHandlers, WorkerEndpoint, WorkerExit } from '../../transport/endpoint.js';
+import { startLaneThread } from '../../transport/lane-thread.js';
+import { loaderHooksForWorkers } from '../../transport/loader-hooks.js';
+import { BinaryLink } from '../binary-link.js';
+import type { PoolSettings } from './pool-options.js';
 import type { Task } from './task.js';
+
+/**
+ * Starts one pool thread. Throws (and holds nothing) when the thread cannot even be created;
+ * a thread that fails while booting exits before its 'ready' message instead.
+ */
+export function startPoolWorker(
+  settings: PoolSettings,
+  handlers: EndpointHandlers<FromPoolWorker>,
+): PoolWorker {
+  const worker = new PoolWorker(new BinaryLink(settings.arena));
+  const arenaShare = worker.binaries.share;
+  const bootData: WorkerBootData = {
+    keel: 1,
+    role: 'pool',
+    loaderHooks: loaderHooksForWorkers(),
+    ...(arenaShare ? { arena: arenaShare } : {}),
+  };
+  try {
+    worker.endpoint = startLaneThread<FromPoolWorker, CallMessage>(
+      {
+        bootData,
+        resourceLimits: settings.resourceLimits,
+        env: settings.env,
+        execArgv: settings.execArgv,
+        name: 'keel-pool',
+      },
+      handlers,
+    );
+  } catch (error) {
+    // The arena handle made for this thread would otherwise stay taken for good.
+    worker.binaries.reclaim();
+    throw error;
+  }
+  // Idle threads never keep the process alive; a task refs its thread while it runs.
+  worker.endpoint.unref();
+  return worker;
+}
 
 export class PoolWorker {
   endpoint!: WorkerEndpoint<CallMessage>;
@@ -21,7 +63,8 @@ export class PoolWorker {
   backlogUs = 0;
   /** Running a task that may be killed: nothing may queue behind it. */
   exclusive = false;
-  idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Ends this thread after idleTimeoutMs without work; never keeps the process alive. */
+  idleTimer: LongTimeout | undefined;
   /** How values cross to this thread (its arena handle). */
   readonly binaries: BinaryLink;
   readonly exited: Promise<WorkerExit>;
@@ -36,6 +79,11 @@ export class PoolWorker {
 
   get idle(): boolean {
     return this.inFlight.length === 0;
+  }
+
+  /** Started, not yet ready, and not on its way out: it holds one of the pool's start slots. */
+  get starting(): boolean {
+    return !this.ready && !this.exiting;
   }
 
   /** Takes the answered task off the in-flight list (normally the oldest). */

@@ -6,13 +6,14 @@ import type { FunctionSource } from '../../protocol/messages.js';
 import { moduleHref, type ModuleRef } from '../module-ref.js';
 import { PoolEngine } from './pool-engine.js';
 import {
-  checkNonNegative,
+  closeIsForced,
   poolSettings,
+  taskOptions,
+  type PoolCloseOptions,
   type PoolOptions,
   type PoolStats,
   type RunOptions,
 } from './pool-options.js';
-import type { TaskOptions } from './task.js';
 
 /** A function's async twin: same parameters, the awaited result in a Promise. */
 export type AsyncFunction<F> = F extends (...args: infer A) => infer R
@@ -43,7 +44,12 @@ export class Pool implements AsyncDisposable {
   readonly #engine: PoolEngine;
   readonly #hrefs = new Map<string, string>();
 
-  /** Starts `minThreads` threads (default 1); more start on demand up to `maxThreads`. */
+  /**
+   * Starts `minThreads` threads (default 1); more start on demand up to `maxThreads`. Throws
+   * ERR_INVALID_ARGUMENT for a bad option (an unknown key names the closest valid one). A thread
+   * that cannot start (a bad `execArgv`) does not throw here: the runs that need it reject
+   * with ERR_START_FAILED.
+   */
   constructor(options?: PoolOptions) {
     this.#engine = new PoolEngine(poolSettings(options));
   }
@@ -52,22 +58,22 @@ export class Pool implements AsyncDisposable {
    * Runs `exportName` of the module with `args` on a worker thread and resolves with its (awaited)
    * result. Rejects with the function's own error, or a `KeelError`: ERR_NOT_FOUND (no such module
    * or export), ERR_START_FAILED, ERR_NOT_CLONEABLE, ERR_QUEUE_FULL, ERR_TIMEOUT,
-   * ERR_WORKER_EXITED, ERR_CLOSED; an aborted call rejects with `signal.reason`.
+   * ERR_WORKER_EXITED, ERR_CLOSED, ERR_INVALID_ARGUMENT (checked before anything is queued);
+   * an aborted call rejects with `signal.reason`.
    */
   async run<R = unknown>(
     moduleRef: ModuleRef,
     exportName: string,
     args: readonly unknown[] = [],
-    options: RunOptions = {},
+    options?: RunOptions,
   ): Promise<R> {
     try {
       const href = this.#href(moduleRef);
-      if (typeof exportName !== 'string' || exportName.length === 0) {
-        throw invalidArgument('exportName', 'a non-empty string', exportName);
-      }
+      checkExportName(exportName);
       const source: FunctionSource = { kind: 'export', module: href, name: exportName };
       const key = `${href}#${exportName}`;
-      return (await this.#engine.run(key, source, checkArgs(args), taskOptions(options))) as R;
+      const checked = taskOptions(options);
+      return (await this.#engine.run(key, source, checkArgs(args), checked)) as R;
     } catch (error) {
       // The method is only a marker: frames above it are the caller's.
       // eslint-disable-next-line @typescript-eslint/unbound-method
@@ -77,9 +83,21 @@ export class Pool implements AsyncDisposable {
 
   /**
    * Every exported function of a module as an async function on this pool, typed from the module.
-   * The object is not thenable, so it can be returned from async functions.
+   * The object is not thenable, so it can be returned from async functions. Throws
+   * ERR_INVALID_ARGUMENT for a bad module reference, or for a second argument: per-call options
+   * are `run`'s, and a silently ignored `{ timeoutMs }` here would be a trap.
    */
   module<M extends object>(moduleRef: ModuleRef): PoolModule<M> {
+    // A JavaScript caller may pass what the types forbid.
+    // eslint-disable-next-line prefer-rest-params
+    const extra: unknown[] = Array.prototype.slice.call(arguments, 1);
+    if (extra.length > 0) {
+      throw invalidArgument(
+        'pool.module(moduleRef)',
+        "called with one argument (per-call options are run's)",
+        extra[0],
+      );
+    }
     const href = this.#href(moduleRef);
     const functions = new Map<string, (...args: unknown[]) => Promise<unknown>>();
     return new Proxy({} as PoolModule<M>, {
@@ -103,9 +121,12 @@ export class Pool implements AsyncDisposable {
   /**
    * Graceful: waits for running and queued tasks, then ends the threads. `force`: rejects queued
    * and running tasks with ERR_CLOSED and ends the threads at once. New runs reject with ERR_CLOSED.
+   * Idempotent: every call (graceful or forced, in any order) settles once the threads are gone;
+   * a forced call also ends a graceful close that waits on a hung task. Rejects with
+   * ERR_INVALID_ARGUMENT for bad options (and then closes nothing).
    */
-  close(options: { readonly force?: boolean } = {}): Promise<void> {
-    return this.#engine.close(options.force === true);
+  async close(options?: PoolCloseOptions): Promise<void> {
+    await this.#engine.close(closeIsForced(options));
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -118,7 +139,7 @@ export class Pool implements AsyncDisposable {
       `source:${source}`,
       { kind: 'source', source },
       checkArgs(args),
-      taskOptions({}),
+      taskOptions(undefined),
     );
   }
 
@@ -133,21 +154,13 @@ export class Pool implements AsyncDisposable {
   }
 }
 
+function checkExportName(exportName: unknown): asserts exportName is string {
+  if (typeof exportName !== 'string' || exportName.length === 0) {
+    throw invalidArgument('exportName', 'a non-empty string', exportName);
+  }
+}
+
 function checkArgs(args: unknown): readonly unknown[] {
   if (!Array.isArray(args)) throw invalidArgument('args', 'an array', args);
   return args;
-}
-
-function taskOptions(options: RunOptions): TaskOptions {
-  if (typeof options !== 'object' || options === null)
-    throw invalidArgument('options', 'an object', options);
-  const { signal, timeoutMs, priority = 0 } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw invalidArgument('signal', 'an AbortSignal', signal);
-  }
-  if (timeoutMs !== undefined) checkNonNegative('timeoutMs', timeoutMs);
-  if (typeof priority !== 'number' || !Number.isFinite(priority)) {
-    throw invalidArgument('priority', 'a finite number', priority);
-  }
-  return { signal, timeoutMs, priority };
 }

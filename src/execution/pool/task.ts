@@ -4,10 +4,12 @@
  */
 import { KeelError, abortReason } from '../../errors.js';
 import type { PackedClaim } from '../../memory/arena/index.js';
+import { setLongTimeout, type LongTimeout } from '../../timers/long-timeout.js';
 import type { QueueEntry } from './task-queue.js';
 
 export interface TaskOptions {
   readonly signal?: AbortSignal | undefined;
+  /** Finite, or undefined for none (an Infinity option arrives here as undefined). */
   readonly timeoutMs?: number | undefined;
   readonly priority: number;
 }
@@ -37,7 +39,7 @@ export class Task implements QueueEntry {
   readonly #owner: TaskOwner;
   readonly #signal: AbortSignal | undefined;
   readonly #timeoutMs: number | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: LongTimeout | undefined;
   #resolve!: (value: unknown) => void;
   #reject!: (reason: unknown) => void;
   readonly #onAbort: (() => void) | undefined;
@@ -55,7 +57,7 @@ export class Task implements QueueEntry {
     this.priority = options.priority;
     this.#owner = owner;
     this.#signal = options.signal;
-    this.#timeoutMs = options.timeoutMs;
+    this.#timeoutMs = options.timeoutMs === Infinity ? undefined : options.timeoutMs;
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -81,7 +83,8 @@ export class Task implements QueueEntry {
   startTimer(): void {
     if (this.#timeoutMs === undefined || this.#timer || this.#settled) return;
     const timeoutMs = this.#timeoutMs;
-    this.#timer = setTimeout(() => {
+    // A long timer: setTimeout would fire a timeout of 2^31 ms or more after 1 ms.
+    this.#timer = setLongTimeout(() => {
       this.#cancel(
         new KeelError(
           'ERR_TIMEOUT',
@@ -110,7 +113,7 @@ export class Task implements QueueEntry {
   #finish(ok: boolean): boolean {
     if (this.#settled) return false;
     this.#settled = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.clear();
     if (this.#onAbort) this.#signal!.removeEventListener('abort', this.#onAbort);
     this.#owner.onSettled(this, ok);
     return true;
