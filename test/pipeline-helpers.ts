@@ -1,4 +1,16 @@
 /** Helpers shared by the pipeline tests. */
+import assert from 'node:assert/strict';
+import { KeelError } from 'keel';
+
+/** Asserts that `action` throws ERR_INVALID_ARGUMENT with a message matching `message`. */
+export function assertInvalid(action: () => unknown, message: RegExp): void {
+  assert.throws(action, (error: unknown) => {
+    assert.ok(error instanceof KeelError, `got ${String(error)}`);
+    assert.equal(error.code, 'ERR_INVALID_ARGUMENT');
+    assert.match(error.message, message);
+    return true;
+  });
+}
 
 export function range(count: number): number[] {
   return Array.from({ length: count }, (_, index) => index);

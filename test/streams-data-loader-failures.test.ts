@@ -111,7 +111,7 @@ describe('DataLoader: errors', () => {
       [{ dropLast: 1 }, /dropLast must be a boolean/],
       [{ ordered: null }, /ordered must be a boolean/],
       [{ persistentWorkers: 'no' }, /persistentWorkers must be a boolean/],
-      [{ timeoutMs: 0 }, /timeoutMs must be a number > 0/],
+      [{ timeoutMs: -1 }, /timeoutMs must be a number of milliseconds >= 0/],
       [{ dataset: './relative.mjs' }, /dataset must be an absolute path/],
       [{ dataset: 42 }, /dataset must be a module reference/],
       [
@@ -213,7 +213,7 @@ describe('DataLoader: backpressure, stopping and closing', () => {
   });
 
   test(
-    'a new epoch started before the previous one finished stops that one',
+    'a new epoch started before the previous one finished is refused; the first one goes on',
     kTestTimeout,
     async () => {
       await using loader = makeLoader(
@@ -222,9 +222,13 @@ describe('DataLoader: backpressure, stopping and closing', () => {
       );
       const first = loader[Symbol.asyncIterator]();
       assert.equal((await first.next()).done, false);
-      const second = await collect(loader);
-      assert.equal(second.length, 3);
+      const error = await rejectionOf(collect(loader));
+      assert.ok(error instanceof KeelError);
+      assert.equal(error.code, 'ERR_INVALID_ARGUMENT');
+      assert.equal((await first.next()).done, false);
+      assert.equal((await first.next()).done, false);
       assert.deepEqual(await first.next(), { done: true, value: undefined });
+      assert.equal((await collect(loader)).length, 3, 'the next epoch, after the first ended');
     },
   );
 

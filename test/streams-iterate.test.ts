@@ -201,7 +201,10 @@ describe('iterateInWorker arguments', () => {
       [{ buffer: 0 }, /buffer must be a positive integer, got 0/],
       [{ buffer: 1.5 }, /buffer must be a positive integer/],
       [{ kind: 'fiber' }, /kind must be 'thread' or 'process', got "fiber"/],
-      [{ timeoutMs: -1 }, /timeoutMs must be a number >= 0, got -1/],
+      [
+        { timeoutMs: -1 },
+        /timeoutMs must be a number of milliseconds >= 0 \(Infinity for none\), got -1/,
+      ],
       [{ signal: 'stop' }, /signal must be an AbortSignal/],
       [{ execArgv: '--inspect' }, /execArgv must be an array of strings/],
       [{ env: 'PATH=/bin' }, /env must be an object/],

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { expectTypeOf } from 'expect-type';
 import {
-  KeelError,
   Pool,
   pipeline,
   task,
@@ -12,18 +11,10 @@ import {
   type PipelineTask,
 } from 'keel';
 import { fixture } from './helpers.ts';
+import { assertInvalid } from './pipeline-helpers.ts';
 
 type Tasks = typeof import('./fixtures/pipeline-tasks.mjs');
 const tasksUrl = fixture('pipeline-tasks.mjs');
-
-function assertInvalid(action: () => unknown, message: RegExp): void {
-  assert.throws(action, (error: unknown) => {
-    assert.ok(error instanceof KeelError, `got ${String(error)}`);
-    assert.equal(error.code, 'ERR_INVALID_ARGUMENT');
-    assert.match(error.message, message);
-    return true;
-  });
-}
 
 describe('pipeline: bad arguments throw ERR_INVALID_ARGUMENT, naming what was wrong', () => {
   const builder = pipeline([1, 2, 3]);
@@ -70,12 +61,12 @@ describe('pipeline: bad arguments throw ERR_INVALID_ARGUMENT, naming what was wr
     assertInvalid(() => builder.build({ onStats: 'log' as never }), /onStats must be a function/);
     assertInvalid(
       () => builder.build({ statsIntervalMs: 0 }),
-      /statsIntervalMs must be a number > 0/,
+      /statsIntervalMs must be a number of milliseconds > 0/,
     );
     assertInvalid(() => builder.build({ signal: {} as never }), /signal must be an AbortSignal/);
     assertInvalid(
       () => builder.build({ progress: 'yes' as never }),
-      /progress options must be an object/,
+      /progress must be true, false or \{ stream\?, intervalMs\? \}, got "yes"/,
     );
     assertInvalid(() => builder.build({ arena: 5 as never }), /arena must be an object/);
     assertInvalid(() => builder.build({ arena: { bytes: 10 } }), /bytes must be an integer/);
@@ -84,14 +75,14 @@ describe('pipeline: bad arguments throw ERR_INVALID_ARGUMENT, naming what was wr
 
   test('progress: options that are not an object, a stream without write(), a bad intervalMs', () => {
     const built = builder.build();
-    assertInvalid(() => built.progress(5 as never), /progress options must be an object/);
+    assertInvalid(() => built.progress(5 as never), /progress must be an object, got 5/);
     assertInvalid(
       () => built.progress({ stream: {} as never }),
-      /progress stream must be a writable stream/,
+      /progress\.stream must be a writable stream/,
     );
     assertInvalid(
       () => builder.build({ progress: { intervalMs: 0 } }),
-      /progress intervalMs must be a number > 0/,
+      /progress\.intervalMs must be a number of milliseconds > 0/,
     );
   });
 
@@ -108,7 +99,7 @@ describe('pipeline: bad arguments throw ERR_INVALID_ARGUMENT, naming what was wr
     );
     assertInvalid(
       () => task(tasksUrl, 'double', { timeoutMs: -5 }),
-      /timeoutMs must be a number >= 0/,
+      /timeoutMs must be a number of milliseconds >= 0/,
     );
   });
 

@@ -5,7 +5,12 @@
 import { atCallSite, invalidArgument } from '../errors.js';
 import { moduleHref, type ModuleRef } from '../execution/module-ref.js';
 import type { FactoryArgs } from '../execution/spawn/remote-types.js';
-import { FailedStream, StreamController, type StreamEngine } from './stream-controller.js';
+import {
+  kDone,
+  StreamController,
+  type StreamEngine,
+  type StreamResult,
+} from './stream-controller.js';
 import { streamSettings, type IterateInWorkerOptions } from './stream-options.js';
 
 /**
@@ -57,11 +62,14 @@ export interface WorkerIterator<T> extends AsyncIterator<T, undefined, undefined
  * of the loop ends the generator (its `finally` runs in the worker) and the worker.
  *
  * Options (all optional): `kind` ('thread'), `buffer` (4), `timeoutMs` (none: an inactivity
- * limit per item), `signal`, `arena` (threads), `resourceLimits`, `env`, `execArgv`.
+ * limit per item; `Infinity` is none too), `signal`, `arena` (threads), `resourceLimits`,
+ * `env`, `execArgv`. Any other key is refused ("did you mean buffer?").
  *
  * Rejections: the generator's own error (class, message, `code`, `cause`, worker stack), or a
  * `KeelError`: ERR_NOT_FOUND (no such module or export), ERR_START_FAILED (the module failed
- * to load), ERR_INVALID_ARGUMENT (bad options, or the export returned something not iterable),
+ * to load, or the worker could not start or exited before it was ready: a bad `execArgv`
+ * flag, with a child's stderr in the message), ERR_INVALID_ARGUMENT (bad arguments or options,
+ * checked before anything starts, or the export returned something not iterable),
  * ERR_NOT_CLONEABLE (an argument or item cannot cross), ERR_TIMEOUT (`timeoutMs`),
  * ERR_WORKER_EXITED (the worker died); an abort rejects with `signal.reason`. After a
  * rejection the iterator is done. See docs/streams.md.
@@ -118,6 +126,35 @@ export function iterateInWorker(
 const kAbandoned = new FinalizationRegistry<StreamController>((engine) => {
   engine.return().catch(() => undefined);
 });
+
+/** An iterator whose arguments were invalid: its first `next()` rejects, then it is done. */
+class FailedStream implements StreamEngine {
+  #reason: { readonly error: unknown } | undefined;
+
+  constructor(error: unknown) {
+    this.#reason = { error };
+  }
+
+  next(): Promise<StreamResult> {
+    const reason = this.#reason;
+    this.#reason = undefined;
+    // A validation failure: always a KeelError.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    return reason ? Promise.reject(reason.error) : Promise.resolve(kDone);
+  }
+
+  tryNext(): StreamResult {
+    const reason = this.#reason;
+    this.#reason = undefined;
+    if (reason) throw reason.error;
+    return kDone;
+  }
+
+  return(): Promise<StreamResult> {
+    this.#reason = undefined;
+    return Promise.resolve(kDone);
+  }
+}
 
 class StreamIterator<T> implements WorkerIterator<T> {
   readonly #engine: StreamEngine;

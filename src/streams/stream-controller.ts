@@ -16,7 +16,14 @@ import { describeExit, type WorkerEndpoint, type WorkerExit } from '../transport
 import type { ToStreamWorker } from '../protocol/stream-messages.js';
 import { BinaryLink } from '../execution/binary-link.js';
 import { deferred } from '../execution/deferred.js';
-import { creditLine, startStreamEndpoint, type CreditLine } from './stream-link.js';
+import { setLongTimeout, type LongTimeout } from '../timers/long-timeout.js';
+import {
+  creditLine,
+  exitedBeforeBoot,
+  startFailure,
+  startStreamEndpoint,
+  type CreditLine,
+} from './stream-link.js';
 import { kDefaultStopTimeoutMs, type StreamSettings } from './stream-options.js';
 
 export type StreamResult = IteratorResult<unknown, undefined>;
@@ -50,36 +57,7 @@ interface Link {
   readonly credits: CreditLine;
 }
 
-const kDone: StreamResult = Object.freeze({ done: true, value: undefined });
-
-/** An iterator whose arguments were invalid: its first `next()` rejects, then it is done. */
-export class FailedStream implements StreamEngine {
-  #reason: { readonly error: unknown } | undefined;
-
-  constructor(error: unknown) {
-    this.#reason = { error };
-  }
-
-  next(): Promise<StreamResult> {
-    const reason = this.#reason;
-    this.#reason = undefined;
-    // A validation failure: always a KeelError.
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-    return reason ? Promise.reject(reason.error) : Promise.resolve(kDone);
-  }
-
-  tryNext(): StreamResult {
-    const reason = this.#reason;
-    this.#reason = undefined;
-    if (reason) throw reason.error;
-    return kDone;
-  }
-
-  return(): Promise<StreamResult> {
-    this.#reason = undefined;
-    return Promise.resolve(kDone);
-  }
-}
+export const kDone: StreamResult = Object.freeze({ done: true, value: undefined });
 
 export class StreamController implements StreamEngine {
   readonly #settings: StreamSettings;
@@ -103,8 +81,13 @@ export class StreamController implements StreamEngine {
   #taken = 0;
   #wokenAt = 0;
   #alive = false;
+  /**
+   * The worker said it is ready (its first message). A worker that exits before that never
+   * ran the generator: a bad Node flag, a heap limit it cannot boot with. ERR_START_FAILED.
+   */
+  #booted = false;
   #refd = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: LongTimeout | undefined;
   #onAbort: (() => void) | undefined;
   readonly #exited = deferred<undefined>();
 
@@ -160,15 +143,16 @@ export class StreamController implements StreamEngine {
       this.#post({ type: 'stop' });
     }
     this.#ref(true);
+    // Infinity lets the generator's finally take as long as it needs (an abort still ends it).
     const limitMs = this.#settings.timeoutMs ?? kDefaultStopTimeoutMs;
-    const killTimer = setTimeout(() => {
+    const killTimer = setLongTimeout(() => {
       this.#stopSettled = true; // killed on purpose: not a failure of the generator's finally
       void link.endpoint.terminate();
     }, limitMs);
     try {
       await this.#exited.promise;
     } finally {
-      clearTimeout(killTimer);
+      killTimer.clear();
     }
     const stopFailure = this.#stopFailure;
     this.#stopFailure = undefined;
@@ -183,14 +167,23 @@ export class StreamController implements StreamEngine {
       return;
     }
     const binaries = new BinaryLink(this.#settings.arena);
-    const endpoint = startStreamEndpoint(this.#settings, binaries.share, {
-      onMessage: (message) => {
-        this.#onMessage(message);
-      },
-      onExit: (exit) => {
-        this.#onExit(exit);
-      },
-    });
+    let endpoint: WorkerEndpoint<ToStreamWorker>;
+    try {
+      endpoint = startStreamEndpoint(this.#settings, binaries.share, {
+        onMessage: (message) => {
+          this.#onMessage(message);
+        },
+        onExit: (exit) => {
+          this.#onExit(exit);
+        },
+      });
+    } catch (error) {
+      // A thread Node refuses to create (a bad execArgv) fails here, synchronously: the
+      // iteration rejects with it, as with any other start failure.
+      binaries.reclaim();
+      this.#final = { kind: 'error', reason: startFailure(kind, error) };
+      return;
+    }
     const credits = creditLine(kind, endpoint);
     this.#link = { endpoint, binaries, credits };
     this.#alive = true;
@@ -221,6 +214,7 @@ export class StreamController implements StreamEngine {
   }
 
   #onMessage(message: FromStreamWorker): void {
+    this.#booted = true;
     switch (message.type) {
       case 'item':
         this.#onItem(message);
@@ -274,7 +268,9 @@ export class StreamController implements StreamEngine {
     this.#link?.binaries.reclaim();
     if (this.#onAbort) this.#settings.signal?.removeEventListener('abort', this.#onAbort);
     const kind = this.#settings.kind;
-    if (!this.#stopping) {
+    if (!this.#stopping && !this.#booted) {
+      this.#setFinal({ kind: 'error', reason: exitedBeforeBoot(kind, exit) });
+    } else if (!this.#stopping) {
       const reason = new KeelError(
         'ERR_WORKER_EXITED',
         `the stream's worker ${kind} ${describeExit(exit)} before the stream ended`,
@@ -364,7 +360,8 @@ export class StreamController implements StreamEngine {
     const limitMs = this.#settings.timeoutMs;
     if (limitMs === undefined) return;
     this.#clearTimer();
-    this.#timer = setTimeout(() => {
+    // Through setLongTimeout: Node's own timer turns 2^31 ms or more, and Infinity, into 1 ms.
+    this.#timer = setLongTimeout(() => {
       this.#fail(
         new KeelError(
           'ERR_TIMEOUT',
@@ -375,7 +372,7 @@ export class StreamController implements StreamEngine {
   }
 
   #clearTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer?.clear();
     this.#timer = undefined;
   }
 

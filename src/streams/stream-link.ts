@@ -1,12 +1,18 @@
 /**
  * The caller's transport to one stream worker: starting it (a thread over a fast lane, or a
- * child process), and telling it how many items the loop has taken (shared memory for a
+ * child process) and naming why it could not start, and telling it how many items the loop has taken (shared memory for a
  * thread, `credit` messages for a process).
  */
 import type { WorkerBootData } from '../protocol/messages.js';
 import type { FromStreamWorker, ToStreamWorker } from '../protocol/stream-messages.js';
 import { CreditWindowConsumer, createCreditWindow } from '../transport/credit-window.js';
-import type { EndpointHandlers, WorkerEndpoint } from '../transport/endpoint.js';
+import { KeelError } from '../errors.js';
+import {
+  describeExit,
+  type EndpointHandlers,
+  type WorkerEndpoint,
+  type WorkerExit,
+} from '../transport/endpoint.js';
 import { startLaneThread } from '../transport/lane-thread.js';
 import { loaderHooksForWorkers } from '../transport/loader-hooks.js';
 import { startProcess } from '../transport/process.js';
@@ -76,4 +82,26 @@ class MessageCreditLine implements CreditLine {
       // The child is gone; its exit is reported separately.
     }
   }
+}
+
+/** A worker that could not be created at all: Node's error (or keel's) as the cause. */
+export function startFailure(kind: 'thread' | 'process', error: unknown): KeelError {
+  if (error instanceof KeelError && error.code === 'ERR_START_FAILED') return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new KeelError(
+    'ERR_START_FAILED',
+    `the stream's worker ${kind} could not be started: ${message}`,
+    { cause: error },
+  );
+}
+
+/** A worker that exited before it was ready; a child's stderr says why (a bad flag, say). */
+export function exitedBeforeBoot(kind: 'thread' | 'process', exit: WorkerExit): KeelError {
+  const stderr = exit.stderr?.trim();
+  return new KeelError(
+    'ERR_START_FAILED',
+    `the stream's worker ${kind} ${describeExit(exit)} before it started` +
+      (stderr ? `: ${stderr}` : ''),
+    { cause: exit.error },
+  );
 }

@@ -3,6 +3,8 @@
  * `for await`. The public front; `LoaderEngine` and `EpochRun` do the work.
  */
 import { KeelError, atCallSite, invalidArgument } from '../../errors.js';
+import { checkTimeoutMs } from '../../options/checks.js';
+import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
 import type { EpochRun } from './epoch-run.js';
 import { LoaderEngine } from './loader-engine.js';
 import { loaderSettings, type DataLoaderOptions } from './options.js';
@@ -23,14 +25,17 @@ export interface EpochIterator<B> extends AsyncIterator<B, undefined, undefined>
  * `{ module, factory, args }`), `batchSize` (required), `numWorkers` (1), `chunkSize`
  * (`ceil(batchSize / numWorkers)`), `shuffle` (false), `seed` (random), `dropLast` (false),
  * `collate` (`defaultCollate`, in the workers), `prefetch` (`2 * numWorkers` batches),
- * `ordered` (true), `persistentWorkers` (false), `timeoutMs` (none, per batch), `arena`,
- * `workerInit` (`{ module, export }`, called with the worker's index).
+ * `ordered` (true), `persistentWorkers` (false), `timeoutMs` (none, per batch; `Infinity` is
+ * none too), `arena`, `workerInit` (`{ module, export }`, called with the worker's index).
+ * Any other key is refused ("did you mean prefetch?"); `numWorkers` is at most 16 per CPU.
  *
  * Rejections of `next()`: the error `getItem` or a collate threw (class, message, `code`,
  * `cause`, worker stack), or a `KeelError`: ERR_WORKER_EXITED (a worker died), ERR_TIMEOUT,
  * ERR_CLOSED (after `close()`), ERR_NOT_FOUND / ERR_START_FAILED (the dataset did not load),
- * ERR_INVALID_ARGUMENT (samples that do not collate). After a rejection the epoch is over and
- * its workers are gone. The constructor throws ERR_INVALID_ARGUMENT for bad options.
+ * ERR_INVALID_ARGUMENT (samples that do not collate, or another epoch of this loader is still
+ * being iterated: one epoch at a time). After a rejection the epoch is over and its workers
+ * are gone. The constructor throws ERR_INVALID_ARGUMENT for bad options, before any worker
+ * starts.
  * See docs/data-loader.md.
  *
  * @example
@@ -76,11 +81,18 @@ export class DataLoader<B = unknown> implements AsyncIterable<B> {
   }
 
   /**
-   * Starts an epoch. An unfinished previous epoch is stopped first (its `next()` then reports
-   * done). After `close()` the iterator rejects with ERR_CLOSED.
+   * Starts an epoch. One epoch at a time: while another one is being iterated (from its first
+   * `next()` until it ends or is left with `break` / `return()`), this iterator's `next()`
+   * rejects with ERR_INVALID_ARGUMENT and the other goes on. After `close()` it rejects with
+   * ERR_CLOSED.
    */
   [Symbol.asyncIterator](): EpochIterator<B> {
-    const run = this.#engine.closed ? undefined : this.#engine.startEpoch();
+    let run: Epoch | undefined;
+    try {
+      run = this.#engine.closed ? undefined : this.#engine.startEpoch();
+    } catch (error) {
+      run = new RefusedEpoch(error); // an async API: the first next() rejects with it
+    }
     return new EpochIteratorImpl<B>(this, this.#engine, run);
   }
 
@@ -89,16 +101,47 @@ export class DataLoader<B = unknown> implements AsyncIterable<B> {
    * chunks in flight and the dataset's dispose hook get `timeoutMs` (default 10 000), then
    * the workers are terminated. Idempotent.
    */
-  async close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
-    const timeoutMs = options.timeoutMs;
-    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
-      throw invalidArgument('timeoutMs', 'a number >= 0', timeoutMs);
-    }
-    await this.#engine.close(timeoutMs);
+  async close(options: LoaderCloseOptions = {}): Promise<void> {
+    checkOptions<LoaderCloseOptions>('options', options, kCloseOptionKeys);
+    await this.#engine.close(checkTimeoutMs('timeoutMs', options?.timeoutMs));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/** `close()`'s options. */
+export interface LoaderCloseOptions {
+  /** Grace for chunks in flight and dispose hooks, then the workers are terminated. Default 10 000; `Infinity`: wait. */
+  readonly timeoutMs?: number;
+}
+
+const kCloseOptionKeys: OptionKeys<LoaderCloseOptions> = { timeoutMs: true };
+
+/** What an epoch iterator drives. */
+type Epoch = Pick<EpochRun, 'next' | 'return'>;
+
+/** An epoch refused at its start (another one holds the loader): rejects once, then done. */
+class RefusedEpoch implements Epoch {
+  #reason: { readonly error: unknown } | undefined;
+
+  constructor(error: unknown) {
+    this.#reason = { error };
+  }
+
+  next(): Promise<IteratorResult<unknown, undefined>> {
+    const reason = this.#reason;
+    this.#reason = undefined;
+    // Always a KeelError (loader-engine.ts, concurrentEpochError).
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    if (reason) return Promise.reject(reason.error);
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  return(): Promise<IteratorResult<unknown, undefined>> {
+    this.#reason = undefined;
+    return Promise.resolve({ done: true, value: undefined });
   }
 }
 
@@ -114,9 +157,9 @@ class EpochIteratorImpl<B> implements EpochIterator<B> {
   /** Keeps the loader reachable while one of its epochs is: `for await (... of new DataLoader())`. */
   readonly #owner: DataLoader<B>;
   readonly #engine: LoaderEngine;
-  readonly #run: EpochRun | undefined;
+  readonly #run: Epoch | undefined;
 
-  constructor(owner: DataLoader<B>, engine: LoaderEngine, run: EpochRun | undefined) {
+  constructor(owner: DataLoader<B>, engine: LoaderEngine, run: Epoch | undefined) {
     this.#owner = owner;
     this.#engine = engine;
     this.#run = run;

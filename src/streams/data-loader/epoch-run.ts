@@ -7,6 +7,7 @@
 import { KeelError } from '../../errors.js';
 import { release } from '../../memory/arena/index.js';
 import { deferred, type Deferred } from '../../execution/deferred.js';
+import { setLongTimeout, type LongTimeout } from '../../timers/long-timeout.js';
 import { chunksOf, planEpoch, type EpochPlan } from './sampler.js';
 import { assembleBatch } from './assemble.js';
 import type { LoaderSettings } from './options.js';
@@ -21,6 +22,10 @@ export type TeamOutcome = 'finished' | 'stopped' | 'failed';
 /** What a run needs from its loader. */
 export interface EpochHost {
   readonly settings: LoaderSettings;
+  /** At the first next(): takes the loader, or throws while another epoch holds it. */
+  claim(run: EpochRun): void;
+  /** The epoch is over or was left: another may take the loader now. */
+  leave(run: EpochRun): void;
   acquireTeam(): Promise<WorkerTeam>;
   releaseTeam(team: WorkerTeam, outcome: TeamOutcome): Promise<void>;
   /** Told the dataset's length once the team reported it. */
@@ -63,12 +68,19 @@ export class EpochRun {
     this.#epoch = epoch;
   }
 
+  /** This epoch's number (its order derives from it). */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
   next(): Promise<IteratorResult<unknown, undefined>> {
     return this.#serialised(() => this.#next());
   }
 
   /** Stops loading: no chunk is sent any more; resolves once the team was given back. */
   return(): Promise<IteratorResult<unknown, undefined>> {
+    // The loader is free at once: a new epoch may start now, and waits for this team itself.
+    this.#host.leave(this);
     return this.#serialised(async () => {
       await this.#stop();
       return kDone;
@@ -79,6 +91,7 @@ export class EpochRun {
   fail(error: unknown): void {
     if (this.#state === 'done') return;
     this.#state = 'done';
+    this.#host.leave(this);
     this.#failure = { error, delivered: false };
     this.#giveBack('failed');
     this.#notify();
@@ -91,7 +104,15 @@ export class EpochRun {
   }
 
   async #next(): Promise<IteratorResult<unknown, undefined>> {
-    if (this.#state === 'idle') this.#start();
+    if (this.#state === 'idle') {
+      try {
+        this.#host.claim(this);
+      } catch (error) {
+        this.#state = 'done'; // refused: it never ran, and never will
+        throw error;
+      }
+      this.#start();
+    }
     const timer = this.#armTimeout();
     try {
       for (;;) {
@@ -107,7 +128,7 @@ export class EpochRun {
         await this.#wake.promise;
       }
     } finally {
-      if (timer) clearTimeout(timer);
+      timer?.clear();
     }
   }
 
@@ -217,6 +238,7 @@ export class EpochRun {
 
   async #finish(): Promise<void> {
     this.#state = 'done';
+    this.#host.leave(this);
     this.#giveBack('finished');
     await this.#released;
   }
@@ -224,6 +246,7 @@ export class EpochRun {
   async #stop(): Promise<void> {
     if (this.#state === 'starting' || this.#state === 'running') {
       this.#state = 'done';
+      this.#host.leave(this);
       this.#giveBack('stopped');
       this.#notify();
     }
@@ -241,10 +264,11 @@ export class EpochRun {
     this.#slots.clear();
   }
 
-  #armTimeout(): ReturnType<typeof setTimeout> | undefined {
+  #armTimeout(): LongTimeout | undefined {
     const limitMs = this.#host.settings.timeoutMs;
     if (limitMs === undefined || this.#state === 'done') return undefined;
-    return setTimeout(() => {
+    // Through setLongTimeout: Node's own timer turns 2^31 ms or more, and Infinity, into 1 ms.
+    return setLongTimeout(() => {
       this.fail(
         new KeelError(
           'ERR_TIMEOUT',

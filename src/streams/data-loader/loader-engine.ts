@@ -1,8 +1,14 @@
 /**
- * What stands behind a `DataLoader`: the epoch counter, the current epoch, and the workers:
- * a team per epoch, or one team kept between epochs (`persistentWorkers`).
+ * What stands behind a `DataLoader`: the epoch counter, the epoch being iterated, and the
+ * workers: a team per epoch, or one team kept between epochs (`persistentWorkers`).
+ *
+ * One epoch at a time: an epoch holds the loader from its first `next()` until it finishes,
+ * fails or is left (`return()`, what `break` calls). Another epoch that starts meanwhile is
+ * refused with ERR_INVALID_ARGUMENT; the one being iterated goes on untouched (it used to be
+ * stopped after one batch, silently, by the newcomer).
  */
 import { KeelError } from '../../errors.js';
+import { setLongTimeout } from '../../timers/long-timeout.js';
 import { EpochRun, type EpochHost, type TeamOutcome } from './epoch-run.js';
 import type { LoaderSettings } from './options.js';
 import { batchCountOf } from './sampler.js';
@@ -12,7 +18,10 @@ export class LoaderEngine {
   readonly settings: LoaderSettings;
   #epoch = 0;
   #datasetLength: number | undefined;
-  #current: EpochRun | undefined;
+  /** The epoch holding the loader: started (a first next()) and not yet over or left. */
+  #active: EpochRun | undefined;
+  /** The last epoch that held the loader: a new one waits until it gave its team back. */
+  #lastActive: EpochRun | undefined;
   /** The team kept between epochs (persistentWorkers only). */
   #kept: Promise<WorkerTeam> | undefined;
   /** Every team not yet ended, to end them on close. */
@@ -42,12 +51,28 @@ export class LoaderEngine {
     return batchCountOf(this.#datasetLength, this.settings.batchSize, this.settings.dropLast);
   }
 
-  /** A new epoch; an unfinished previous one is stopped first (its next() then says done). */
+  /**
+   * A new epoch, or ERR_INVALID_ARGUMENT while another one holds the loader. The epoch claims
+   * the loader at its first next() (an iterator made and never used holds nothing).
+   */
   startEpoch(): EpochRun {
-    const previous = this.#current;
+    if (this.#active) throw concurrentEpochError(this.#active.epoch);
+    let previous: EpochRun | undefined;
     const host: EpochHost = {
       settings: this.settings,
+      claim: (run) => {
+        if (this.#active !== undefined && this.#active !== run) {
+          throw concurrentEpochError(this.#active.epoch);
+        }
+        previous = this.#lastActive;
+        this.#active = this.#lastActive = run;
+      },
+      leave: (run) => {
+        if (this.#active === run) this.#active = undefined;
+      },
       acquireTeam: async () => {
+        // The previous epoch is over, but may still be giving its team back (a persistent
+        // team must be idle before it serves again): serialised behind its return().
         if (previous) await previous.return();
         return this.#acquireTeam();
       },
@@ -56,16 +81,14 @@ export class LoaderEngine {
         this.#datasetLength = length;
       },
     };
-    const run = new EpochRun(host, this.#epoch++);
-    this.#current = run;
-    return run;
+    return new EpochRun(host, this.#epoch++);
   }
 
   /** Fails the current epoch with ERR_CLOSED and ends every worker (killed after timeoutMs). */
   close(timeoutMs = kGracefulEndMs): Promise<void> {
     this.#closing ??= (async () => {
       this.#closeTimeoutMs = timeoutMs;
-      this.#current?.fail(closedError());
+      this.#active?.fail(closedError());
       const kept = this.#kept;
       this.#kept = undefined;
       const keptTeam = kept ? await kept.catch(() => undefined) : undefined;
@@ -126,16 +149,26 @@ function closedError(): KeelError {
   return new KeelError('ERR_CLOSED', 'the loader was closed');
 }
 
+/** Why a second epoch cannot run beside the one being iterated, and what to do instead. */
+function concurrentEpochError(epoch: number): KeelError {
+  return new KeelError(
+    'ERR_INVALID_ARGUMENT',
+    `epoch ${epoch} of this DataLoader is still being iterated: a loader runs one epoch at a ` +
+      'time. Let that loop finish, or leave it (break, or return() on its iterator), before ' +
+      'starting another; for two streams of batches at once, make two loaders',
+  );
+}
+
 async function settlesWithin(promise: Promise<void>, limitMs: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: { clear(): void } | undefined;
   const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => {
+    timer = setLongTimeout(() => {
       resolve(false);
     }, limitMs);
   });
   try {
     return await Promise.race([promise.then(() => true as const), expired]);
   } finally {
-    clearTimeout(timer);
+    timer?.clear();
   }
 }

@@ -3,9 +3,16 @@
  */
 import { randomInt } from 'node:crypto';
 import { invalidArgument } from '../../errors.js';
-import { Arena, type ArenaOptions } from '../../memory/arena/index.js';
+import type { Arena, ArenaOptions } from '../../memory/arena/index.js';
 import { moduleHref, type ModuleRef } from '../../execution/module-ref.js';
-import { arenaOf, checkInteger } from '../../execution/pool/pool-options.js';
+import { arenaOf } from '../../execution/pool/pool-options.js';
+import {
+  checkBoolean,
+  checkInteger,
+  checkThreadCount,
+  checkTimeoutMs,
+} from '../../options/checks.js';
+import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
 import type { ChunkCollateSpec, DatasetSpec, ExportSpec } from '../../protocol/loader-messages.js';
 import { defaultCollate } from './collate.js';
 
@@ -37,7 +44,7 @@ export interface DataLoaderOptions<B = unknown> {
   readonly dataset: DatasetOption;
   /** Samples per batch (the last batch may be smaller unless `dropLast`). */
   readonly batchSize: number;
-  /** Worker threads that load samples. Default 1. */
+  /** Worker threads that load samples. Default 1; at most 16 per CPU (at least 64). */
   readonly numWorkers?: number;
   /** Indices loaded by one call in one worker. Default `ceil(batchSize / numWorkers)`. */
   readonly chunkSize?: number;
@@ -55,13 +62,38 @@ export interface DataLoaderOptions<B = unknown> {
   readonly ordered?: boolean;
   /** Keep the workers (and their datasets) between epochs. Default false. */
   readonly persistentWorkers?: boolean;
-  /** Longest wait for one batch, counted from the `next()` that found none ready. */
+  /**
+   * Longest wait for one batch, counted from the `next()` that found none ready. Default and
+   * `Infinity`: none. Any finite value is honoured, however large.
+   */
   readonly timeoutMs?: number;
   /** Carry binary leaves of chunks through this shared memory (an Arena or its options). */
   readonly arena?: Arena | ArenaOptions;
   /** Called once in each worker, after the dataset is loaded: `(workerIndex, info)`. */
   readonly workerInit?: ModuleExport;
 }
+
+/** Every key of DataLoaderOptions: any other key is a typo, refused with a suggestion. */
+const kLoaderOptionKeys: OptionKeys<DataLoaderOptions> = {
+  dataset: true,
+  batchSize: true,
+  numWorkers: true,
+  chunkSize: true,
+  shuffle: true,
+  seed: true,
+  dropLast: true,
+  collate: true,
+  prefetch: true,
+  ordered: true,
+  persistentWorkers: true,
+  timeoutMs: true,
+  arena: true,
+  workerInit: true,
+};
+
+type DatasetObject = Exclude<DatasetOption, ModuleRef>;
+const kDatasetKeys: OptionKeys<DatasetObject> = { module: true, factory: true, args: true };
+const kExportKeys: OptionKeys<ModuleExport> = { module: true, export: true };
 
 /** Where a batch is collated. */
 export type CollateSettings =
@@ -87,49 +119,46 @@ export interface LoaderSettings {
   readonly workerInit: ExportSpec | undefined;
 }
 
-export function loaderSettings(options: DataLoaderOptions): LoaderSettings {
-  if (typeof options !== 'object' || options === null)
-    throw invalidArgument('options', 'an object', options);
-  checkInteger('batchSize', options.batchSize, 1);
-  const numWorkers = options.numWorkers ?? 1;
-  checkInteger('numWorkers', numWorkers, 1);
-  const chunkSize = options.chunkSize ?? Math.ceil(options.batchSize / numWorkers);
-  checkRange('chunkSize', chunkSize, 1, options.batchSize);
-  const prefetch = options.prefetch ?? 2 * numWorkers;
-  checkInteger('prefetch', prefetch, 1);
-  if (
-    options.timeoutMs !== undefined &&
-    !(typeof options.timeoutMs === 'number' && options.timeoutMs > 0)
-  ) {
-    throw invalidArgument('timeoutMs', 'a number > 0', options.timeoutMs);
-  }
-  return {
+/** Validates every option before anything starts; throws ERR_INVALID_ARGUMENT. */
+export function loaderSettings(options: unknown): LoaderSettings {
+  checkOptions<DataLoaderOptions>('options', options, kLoaderOptionKeys);
+  if (options === undefined) throw invalidArgument('options', 'an object', options);
+  const batchSize = checkInteger('batchSize', options.batchSize, 1);
+  // Bounded: each worker is a thread started up front; 1e9 of them froze the process.
+  // `=== undefined`, not `??`, for every default: null is a value given, and refused.
+  const numWorkers = checkThreadCount('numWorkers', defaulted(options.numWorkers, 1), 1);
+  const chunkSize = defaulted(options.chunkSize, Math.ceil(batchSize / numWorkers));
+  checkRange('chunkSize', chunkSize, 1, batchSize);
+  const settings = {
     dataset: datasetSpec(options.dataset),
-    batchSize: options.batchSize,
+    batchSize,
     numWorkers,
     chunkSize,
-    shuffle: checkBoolean('shuffle', options.shuffle, false),
+    shuffle: checkBoolean('shuffle', options.shuffle) ?? false,
     seed: seedOf(options.seed),
-    dropLast: checkBoolean('dropLast', options.dropLast, false),
+    dropLast: checkBoolean('dropLast', options.dropLast) ?? false,
     collate: collateSettings(options.collate),
-    prefetch,
-    ordered: checkBoolean('ordered', options.ordered, true),
-    persistentWorkers: checkBoolean('persistentWorkers', options.persistentWorkers, false),
-    timeoutMs: options.timeoutMs,
-    arena: arenaOf(options.arena),
-    ownsArena: options.arena !== undefined && !(options.arena instanceof Arena),
+    // Needs no bound: chunks are sent only as workers have room, whatever the prefetch.
+    prefetch: checkInteger('prefetch', defaulted(options.prefetch, 2 * numWorkers), 1),
+    ordered: checkBoolean('ordered', options.ordered) ?? true,
+    persistentWorkers: checkBoolean('persistentWorkers', options.persistentWorkers) ?? false,
+    timeoutMs: checkTimeoutMs('timeoutMs', options.timeoutMs),
     workerInit:
       options.workerInit === undefined ? undefined : exportSpec('workerInit', options.workerInit),
   };
+  // Last: an arena made from options allocates its memory, so everything else is checked first.
+  const arena = arenaOf(options.arena);
+  return { ...settings, arena, ownsArena: arena !== undefined && arena !== options.arena };
 }
 
 function datasetSpec(option: DatasetOption | undefined): DatasetSpec {
   if (typeof option === 'string' || option instanceof URL) {
     return { module: moduleHref(option, 'dataset'), factory: undefined, args: [] };
   }
-  if (typeof option !== 'object' || option === null) {
+  if (typeof option !== 'object' || option === null || Array.isArray(option)) {
     throw invalidArgument('dataset', 'a module reference or { module, factory?, args? }', option);
   }
+  checkOptions<DatasetObject>('dataset', option, kDatasetKeys);
   const { factory, args = [] } = option;
   if (factory !== undefined && (typeof factory !== 'string' || factory.length === 0)) {
     throw invalidArgument('dataset.factory', 'a non-empty string', factory);
@@ -150,25 +179,24 @@ function collateSettings(option: CollateOption<unknown> | undefined): CollateSet
 }
 
 function exportSpec(name: string, option: ModuleExport): ExportSpec {
-  if (typeof option !== 'object' || option === null) {
+  if (typeof option !== 'object' || option === null || Array.isArray(option)) {
     throw invalidArgument(name, '{ module, export }', option);
   }
+  checkOptions<ModuleExport>(name, option, kExportKeys);
   if (typeof option.export !== 'string' || option.export.length === 0) {
     throw invalidArgument(`${name}.export`, 'a non-empty string', option.export);
   }
   return { module: moduleHref(option.module, `${name}.module`), name: option.export };
 }
 
+function defaulted<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
 function checkRange(name: string, value: unknown, min: number, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw invalidArgument(name, `an integer from ${min} to ${max}`, value);
   }
-}
-
-function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalidArgument(name, 'a boolean', value);
-  return value;
 }
 
 function seedOf(seed: unknown): number {

@@ -2,12 +2,15 @@
  * `pipeline()` and its builder: the public way to describe a pipeline's stages.
  */
 import { invalidArgument } from '../../errors.js';
-import { checkInteger } from '../../execution/pool/pool-options.js';
+import { checkBoolean, checkInteger } from '../../options/checks.js';
+import { checkOptions } from '../../options/known-keys.js';
 import { Pipeline } from './built-pipeline.js';
 import { PipelineRun } from './pipeline-run.js';
 import {
   checkName,
-  checkObject,
+  kAggregateOptionKeys,
+  kDisaggregateOptionKeys,
+  kPipeOptionKeys,
   pipelineSettings,
   type AggregateOptions,
   type DisaggregateOptions,
@@ -51,9 +54,11 @@ export class PipelineBuilder<T> {
     if (typeof step !== 'function' && !(step instanceof PipelineTask)) {
       throw invalidArgument('step', 'a function or a task()', step);
     }
-    checkObject('options', options);
-    const concurrency = options.concurrency ?? 1;
-    checkInteger('concurrency', concurrency, 1);
+    checkOptions<PipeOptions>('options', options, kPipeOptionKeys);
+    // Needs no bound: calls start one per item read, never up front. Null is refused, not
+    // taken for the default.
+    const given = options.concurrency;
+    const concurrency = checkInteger('concurrency', given === undefined ? 1 : given, 1);
     const name =
       checkName(options.name) ??
       (step instanceof PipelineTask ? step.exportName : step.name || 'pipe');
@@ -67,10 +72,10 @@ export class PipelineBuilder<T> {
    * left make a last, shorter array unless `dropLast` (default false).
    */
   aggregate(size: number, options: AggregateOptions = {}): PipelineBuilder<T[]> {
+    // Needs no bound: a batch grows as items arrive, nothing is allocated for it up front.
     checkInteger('size', size, 1);
-    checkObject('options', options);
-    const dropLast = options.dropLast ?? false;
-    if (typeof dropLast !== 'boolean') throw invalidArgument('dropLast', 'a boolean', dropLast);
+    checkOptions<AggregateOptions>('options', options, kAggregateOptionKeys);
+    const dropLast = checkBoolean('dropLast', options.dropLast) ?? false;
     const name = checkName(options.name) ?? `aggregate(${size})`;
     return this.#with({ kind: 'aggregate', name, size, dropLast });
   }
@@ -80,7 +85,7 @@ export class PipelineBuilder<T> {
    * item of its own. An item that is not iterable is a failure of this stage.
    */
   disaggregate(options: DisaggregateOptions = {}): PipelineBuilder<ElementOf<T>> {
-    checkObject('options', options);
+    checkOptions<DisaggregateOptions>('options', options, kDisaggregateOptionKeys);
     const name = checkName(options.name) ?? 'disaggregate';
     return this.#with({ kind: 'disaggregate', name });
   }

@@ -5,7 +5,8 @@
 import { invalidArgument } from '../../errors.js';
 import { Arena, type ArenaOptions } from '../../memory/arena/index.js';
 import { validateOptions as validateArenaOptions } from '../../memory/arena/options.js';
-import { checkInteger } from '../../execution/pool/pool-options.js';
+import { checkBoolean, checkFunction, checkInteger, checkSignal } from '../../options/checks.js';
+import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
 import type { PipelineStageStats } from './stage-stats.js';
 import { checkProgressOptions, type ProgressOptions } from './progress-view.js';
 
@@ -45,7 +46,7 @@ export interface PipelineBuildOptions {
   readonly maxFailures?: number;
   /** Called with `stats()` every `statsIntervalMs` while the pipeline runs, and once at its end. */
   readonly onStats?: (stats: PipelineStageStats[]) => void;
-  /** Period of `onStats` in ms (a positive number). Default 1000. */
+  /** Period of `onStats` in ms (a number > 0; Infinity: only the final call). Default 1000. */
   readonly statsIntervalMs?: number;
   /** Aborting ends the iteration: the pending (or next) `next()` rejects with `signal.reason`. */
   readonly signal?: AbortSignal;
@@ -58,6 +59,21 @@ export interface PipelineBuildOptions {
   readonly arena?: Arena | ArenaOptions;
 }
 
+// Every key of each options interface: any other key is a typo, refused with a suggestion.
+export const kPipeOptionKeys: OptionKeys<PipeOptions> = { concurrency: true, name: true };
+export const kAggregateOptionKeys: OptionKeys<AggregateOptions> = { dropLast: true, name: true };
+export const kDisaggregateOptionKeys: OptionKeys<DisaggregateOptions> = { name: true };
+const kBuildOptionKeys: OptionKeys<PipelineBuildOptions> = {
+  ordered: true,
+  buffer: true,
+  maxFailures: true,
+  onStats: true,
+  statsIntervalMs: true,
+  signal: true,
+  progress: true,
+  arena: true,
+};
+
 export interface PipelineSettings {
   readonly ordered: boolean;
   readonly buffer: number;
@@ -69,21 +85,21 @@ export interface PipelineSettings {
   readonly arena: Arena | ArenaOptions | undefined;
 }
 
-export function pipelineSettings(options: PipelineBuildOptions = {}): PipelineSettings {
-  checkObject('options', options);
-  const { ordered = true, buffer = kDefaultPipelineBuffer, maxFailures = 0 } = options;
-  if (typeof ordered !== 'boolean') throw invalidArgument('ordered', 'a boolean', ordered);
+/** Validates every build option before anything runs; throws ERR_INVALID_ARGUMENT. */
+export function pipelineSettings(options: unknown = {}): PipelineSettings {
+  checkOptions<PipelineBuildOptions>('options', options, kBuildOptionKeys);
+  const given: PipelineBuildOptions = options ?? {};
+  const { buffer = kDefaultPipelineBuffer, maxFailures = 0 } = given;
   checkInteger('buffer', buffer, 1);
   if (maxFailures !== Infinity) checkInteger('maxFailures', maxFailures, 0);
-  const { onStats, statsIntervalMs = kDefaultStatsIntervalMs, signal, arena } = options;
-  if (onStats !== undefined && typeof onStats !== 'function') {
-    throw invalidArgument('onStats', 'a function', onStats);
-  }
+  const { onStats, statsIntervalMs = kDefaultStatsIntervalMs, arena } = given;
+  checkFunction('onStats', onStats);
   if (typeof statsIntervalMs !== 'number' || !(statsIntervalMs > 0)) {
-    throw invalidArgument('statsIntervalMs', 'a number > 0', statsIntervalMs);
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw invalidArgument('signal', 'an AbortSignal', signal);
+    throw invalidArgument(
+      'statsIntervalMs',
+      'a number of milliseconds > 0 (Infinity: only the final call)',
+      statsIntervalMs,
+    );
   }
   if (arena !== undefined && !(arena instanceof Arena)) {
     // Checked now, though the arena is only made with the pipeline's own pool, at the start.
@@ -91,20 +107,24 @@ export function pipelineSettings(options: PipelineBuildOptions = {}): PipelineSe
     validateArenaOptions(arena);
   }
   return {
-    ordered,
+    ordered: checkBoolean('ordered', given.ordered) ?? true,
     buffer,
     maxFailures,
     onStats,
     statsIntervalMs,
-    signal,
-    progress: progressSetting(options.progress),
+    signal: checkSignal('signal', given.signal),
+    progress: progressSetting(given.progress),
     arena,
   };
 }
 
+/** `progress`: a boolean, or the view's options (`{}` is the view with its defaults). */
 function progressSetting(option: unknown): ProgressOptions | undefined {
   if (option === undefined || option === false) return undefined;
   if (option === true) return {};
+  if (typeof option !== 'object' || option === null || Array.isArray(option)) {
+    throw invalidArgument('progress', 'true, false or { stream?, intervalMs? }', option);
+  }
   return checkProgressOptions(option);
 }
 

@@ -65,6 +65,8 @@ export class PipelineRun {
         this.#fail(error);
       },
     );
+    // The build option `progress` was validated and then dropped: it never drew anything.
+    if (settings.progress) this.showProgress(settings.progress);
   }
 
   stats(): PipelineStageStats[] {

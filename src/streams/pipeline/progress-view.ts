@@ -3,34 +3,41 @@
  * terminal. Never writes to a stream that is not a TTY (a log file, a pipe, CI output).
  */
 import { invalidArgument } from '../../errors.js';
+import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
+import { setObserverInterval, type ObserverInterval } from './observer-interval.js';
 import type { PipelineStageStats } from './stage-stats.js';
 
 /** Where and how often the progress view draws. */
 export interface ProgressOptions {
   /** The terminal to draw on. Default `process.stderr`. Nothing is drawn unless `stream.isTTY`. */
   readonly stream?: { readonly isTTY?: boolean; write(text: string): unknown };
-  /** Redraw period in ms. Default 500. */
+  /** Redraw period in ms (a number > 0; Infinity: only the first and last frames). Default 500. */
   readonly intervalMs?: number;
 }
 
+const kProgressOptionKeys: OptionKeys<ProgressOptions> = { stream: true, intervalMs: true };
+
 const kDefaultIntervalMs = 500;
 
-/** Validates progress options (an object with an optional writable `stream` and `intervalMs` > 0). */
+/**
+ * Validates progress options (the build option `progress`, or `p.progress()`'s argument): an
+ * object with only an optional writable `stream` and an optional `intervalMs` > 0.
+ */
 export function checkProgressOptions(options: unknown): ProgressOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('progress options', 'an object', options);
-  }
-  const { stream, intervalMs } = options as { stream?: unknown; intervalMs?: unknown };
+  const name = 'progress';
+  if (options === undefined) throw invalidArgument(name, '{ stream?, intervalMs? }', options);
+  checkOptions<ProgressOptions>(name, options, kProgressOptionKeys);
+  const { stream, intervalMs } = options;
   if (
     stream !== undefined &&
     (typeof stream !== 'object' ||
       stream === null ||
       typeof (stream as { write?: unknown }).write !== 'function')
   ) {
-    throw invalidArgument('progress stream', 'a writable stream (with write())', stream);
+    throw invalidArgument(`${name}.stream`, 'a writable stream (with write())', stream);
   }
   if (intervalMs !== undefined && (typeof intervalMs !== 'number' || !(intervalMs > 0))) {
-    throw invalidArgument('progress intervalMs', 'a number > 0', intervalMs);
+    throw invalidArgument(`${name}.intervalMs`, 'a number of milliseconds > 0', intervalMs);
   }
   return options;
 }
@@ -44,7 +51,7 @@ export class ProgressView {
   readonly #stream: { write(text: string): unknown };
   readonly #intervalMs: number;
   readonly #startedMs = performance.now();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ObserverInterval | undefined;
   #linesDrawn = 0;
   #last: { readonly atMs: number; readonly outputs: readonly number[] } | undefined;
 
@@ -71,17 +78,16 @@ export class ProgressView {
   start(): void {
     if (this.#timer) return;
     this.#draw();
-    this.#timer = setInterval(() => {
+    // A progress view is only an observer: its timer never keeps the process alive.
+    this.#timer = setObserverInterval(() => {
       this.#draw();
     }, this.#intervalMs);
-    // A progress view is only an observer: it must never keep the process alive.
-    this.#timer.unref();
   }
 
   /** Draws the final state once more and stops redrawing. */
   stop(): void {
     if (!this.#timer) return;
-    clearInterval(this.#timer);
+    this.#timer.clear();
     this.#timer = undefined;
     this.#draw();
   }

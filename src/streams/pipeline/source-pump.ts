@@ -3,6 +3,7 @@
  * only when that channel has room, so the source never runs more than `buffer` items ahead of
  * the first stage.
  */
+import { setLongTimeout, type LongTimeout } from '../../timers/long-timeout.js';
 import type { Channel } from './channel.js';
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
@@ -87,16 +88,15 @@ export class SourcePump {
 
 /** Waits for `promise` (rejecting as it does) at most `ms`; after that, ignores it. */
 async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimeout | undefined;
   const expired = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
     // Only a bound on a wait someone else keeps alive: never a reason for the process to stay.
-    timer.unref();
+    timer = setLongTimeout(resolve, ms).unref();
   });
   promise.catch(() => undefined);
   try {
     await Promise.race([promise, expired]);
   } finally {
-    clearTimeout(timer);
+    timer?.clear();
   }
 }

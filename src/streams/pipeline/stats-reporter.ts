@@ -4,6 +4,7 @@
  * cleared when the run ends.
  */
 import type { Failure } from './channel.js';
+import { setObserverInterval, type ObserverInterval } from './observer-interval.js';
 import type { PipelineSettings } from './pipeline-options.js';
 import type { ProgressView } from './progress-view.js';
 import type { PipelineStageStats } from './stage-stats.js';
@@ -15,7 +16,7 @@ export class StatsReporter {
   /** Called when `onStats` throws during the run: the run stops with that error. */
   readonly #onError: (error: unknown) => void;
   readonly #views: ProgressView[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ObserverInterval | undefined;
   #state: 'idle' | 'running' | 'stopped' = 'idle';
 
   constructor(
@@ -42,21 +43,20 @@ export class StatsReporter {
     for (const view of this.#views) view.start();
     const onStats = this.#onStats;
     if (!onStats) return;
-    this.#timer = setInterval(() => {
+    this.#timer = setObserverInterval(() => {
       try {
         onStats(this.#read());
       } catch (error) {
         this.#onError(error);
       }
     }, this.#intervalMs);
-    this.#timer.unref();
   }
 
   /** Stops the timers; a run that started reports its final stats. Returns what `onStats` threw. */
   stop(): Failure | undefined {
     const wasRunning = this.#state === 'running';
     this.#state = 'stopped';
-    clearInterval(this.#timer);
+    this.#timer?.clear();
     this.#timer = undefined;
     for (const view of this.#views.splice(0)) view.stop();
     if (!wasRunning || !this.#onStats) return undefined;

@@ -3,9 +3,9 @@
  */
 import { invalidArgument } from '../../errors.js';
 import { moduleHref, type ModuleRef } from '../../execution/module-ref.js';
-import { checkNonNegative } from '../../execution/pool/pool-options.js';
 import { Pool } from '../../execution/pool/pool.js';
-import { checkObject } from './pipeline-options.js';
+import { checkBoolean, checkTimeoutMs } from '../../options/checks.js';
+import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
 
 export interface TaskOptions {
   /**
@@ -13,7 +13,10 @@ export interface TaskOptions {
    * it starts (shared by its task stages given no pool) and closes when it ends.
    */
   readonly pool?: Pool;
-  /** Longest run of one call, counted from when it starts on a thread: then ERR_TIMEOUT (a failure). */
+  /**
+   * Longest run of one call, counted from when it starts on a thread: then ERR_TIMEOUT (a
+   * failure). Default and `Infinity`: none. Any finite value is honoured, however large.
+   */
   readonly timeoutMs?: number;
   /**
    * When the pipeline stops (break, `return()`, a failure, abort), abort this stage's calls in
@@ -24,6 +27,8 @@ export interface TaskOptions {
    */
   readonly abortOnStop?: boolean;
 }
+
+const kTaskOptionKeys: OptionKeys<TaskOptions> = { pool: true, timeoutMs: true, abortOnStop: true };
 
 /** The exports of module `M` that can be a task: functions of (at most) one argument. */
 export type TaskName<M> = {
@@ -60,7 +65,8 @@ export class PipelineTask<I, O> {
     this.href = href;
     this.exportName = exportName;
     this.pool = options.pool;
-    this.timeoutMs = options.timeoutMs;
+    // Infinity is no timeout at all: the call is made without one.
+    this.timeoutMs = options.timeoutMs === Infinity ? undefined : options.timeoutMs;
     this.abortOnStop = options.abortOnStop ?? true;
   }
 }
@@ -94,13 +100,11 @@ export function task(
   if (typeof exportName !== 'string' || exportName.length === 0) {
     throw invalidArgument('exportName', 'a non-empty string', exportName);
   }
-  checkObject('options', options);
+  checkOptions<TaskOptions>('options', options, kTaskOptionKeys);
   if (options.pool !== undefined && !(options.pool instanceof Pool)) {
     throw invalidArgument('options.pool', 'a Pool', options.pool);
   }
-  if (options.timeoutMs !== undefined) checkNonNegative('timeoutMs', options.timeoutMs);
-  if (options.abortOnStop !== undefined && typeof options.abortOnStop !== 'boolean') {
-    throw invalidArgument('abortOnStop', 'a boolean', options.abortOnStop);
-  }
+  checkTimeoutMs('timeoutMs', options.timeoutMs);
+  checkBoolean('abortOnStop', options.abortOnStop);
   return new PipelineTask(href, exportName, options);
 }
