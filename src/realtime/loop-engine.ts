@@ -4,7 +4,8 @@
  */
 import { KeelError } from '../errors.js';
 import type { RealtimeLoopStats } from './loop-stats.js';
-import { raiseUncaught, wakeAfter } from './platform.js';
+import { setLongTimeout } from '../timers/long-timeout.js';
+import { raiseUncaught } from './platform.js';
 
 export interface LoopEngine {
   /** Starts ticking; a no-op when running; ERR_CLOSED once stopped or failed. */
@@ -36,7 +37,10 @@ export function reportFailure(
   } else if (!stopRequested) raiseUncaught(error);
 }
 
-/** Settles when `work` does, or rejects with ERR_TIMEOUT after `timeoutMs` (then `onTimeout` runs first). */
+/**
+ * Settles when `work` does, or rejects with ERR_TIMEOUT after `timeoutMs` (then `onTimeout` runs
+ * first). Any finite timeout is honoured, however long; Infinity waits without limit.
+ */
 export async function withinMs(
   work: Promise<unknown>,
   timeoutMs: number,
@@ -44,22 +48,18 @@ export async function withinMs(
   onTimeout: () => Promise<void> | void,
 ): Promise<void> {
   let expired = false;
-  let timer: { cancel(): void } | undefined;
+  let timer: { clear(): void } | undefined;
   const timeout = new Promise<void>((resolve) => {
     // Ref'd: a stop in progress is pending work, even when the tick it waits for is not.
-    timer = wakeAfter(
-      timeoutMs,
-      () => {
-        expired = true;
-        resolve();
-      },
-      true,
-    );
+    timer = setLongTimeout(() => {
+      expired = true;
+      resolve();
+    }, timeoutMs);
   });
   try {
     await Promise.race([work, timeout]);
   } finally {
-    timer?.cancel();
+    timer?.clear();
   }
   if (!expired) return;
   await onTimeout();

@@ -36,7 +36,14 @@ export interface RealtimeLoopStats {
   /** Ticks skipped because their deadline had passed by a full period or more. */
   readonly missed: number;
   /** Lateness of each run tick: the time it started minus its deadline, in microseconds. */
-  readonly jitterUs: { readonly p50: number; readonly p99: number; readonly max: number };
+  readonly jitterUs: {
+    /** The median lateness, µs. */
+    readonly p50: number;
+    /** The 99th percentile of lateness, µs. */
+    readonly p99: number;
+    /** The latest tick, µs. */
+    readonly max: number;
+  };
 }
 
 export class LoopStatsMemory {

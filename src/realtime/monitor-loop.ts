@@ -28,9 +28,11 @@ export interface LoopMonitor extends Disposable {
 
 /**
  * Starts measuring this thread's event-loop delay and reporting blocks. The monitor's timer
- * never keeps the process alive. Defaults: blockMs 1; sampleIntervalMs half of blockMs, at least
- * 1 and at most 10. An exception thrown by onBlock is an uncaught exception of this thread (as
- * from any timer callback); the monitor keeps running.
+ * never keeps the process alive. Defaults: blockMs 1 (at most 60000); sampleIntervalMs half of
+ * blockMs, at least 1 and at most 10 (any whole number of ms from 1 to 1000 may be given). An
+ * exception thrown by onBlock is an uncaught exception of this thread (as from any timer
+ * callback); the monitor keeps running. Throws ERR_INVALID_ARGUMENT for bad options, unknown
+ * keys included.
  *
  * @example
  * const monitor = monitorLoop({ blockMs: 20, onBlock: (ms) => console.warn(`blocked ${ms.toFixed(1)} ms`) });

@@ -4,6 +4,7 @@
  * Everything else in src/realtime/ is plain JavaScript over these.
  */
 import { performance } from 'node:perf_hooks';
+import { kMaxTimerMs } from '../timers/long-timeout.js';
 
 /** Milliseconds on this thread's monotonic high-resolution clock (`performance.now()`). */
 export function nowMs(): number {
@@ -16,9 +17,14 @@ export interface PendingWake {
   setRef(ref: boolean): void;
 }
 
-/** Calls `callback` after about `delayMs` (millisecond granularity: up to ~1 ms early or late). */
+/**
+ * Calls `callback` after about `delayMs` (millisecond granularity: up to ~1 ms early or late):
+ * a scheduling delay, for callers that check the clock again when woken. A delay past
+ * setTimeout's limit (2^31 - 1 ms, which Node would turn into 1 ms) wakes at the limit instead.
+ * A timeout that must fire exactly once, however long, is setLongTimeout's job.
+ */
 export function wakeAfter(delayMs: number, callback: () => void, ref: boolean): PendingWake {
-  const timer = setTimeout(callback, delayMs);
+  const timer = setTimeout(callback, Math.min(delayMs, kMaxTimerMs));
   if (!ref) timer.unref();
   return {
     cancel: () => {
@@ -46,7 +52,10 @@ export function wakeSoon(callback: () => void, ref: boolean): PendingWake {
   };
 }
 
-/** Calls `callback` every `intervalMs` without keeping the process alive; returns the stopper. */
+/**
+ * Calls `callback` every `intervalMs` (below setTimeout's limit: monitorLoop's is at most 1000)
+ * without keeping the process alive; returns the stopper.
+ */
 export function repeatUnref(intervalMs: number, callback: () => void): () => void {
   const interval = setInterval(callback, intervalMs);
   interval.unref();

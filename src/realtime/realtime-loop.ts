@@ -2,17 +2,15 @@
  * `RealtimeLoop`: a fixed-rate loop with deadlines that do not drift, on the calling thread or on
  * a dedicated worker. The public front; LocalLoopEngine and WorkerLoopEngine do the work.
  */
-import { atCallSite, invalidArgument } from '../errors.js';
+import { atCallSite, invalidArgument, KeelError } from '../errors.js';
 import { moduleHref, type ModuleRef } from '../execution/module-ref.js';
 import { LocalLoopEngine } from './local-loop.js';
 import type { LoopEngine } from './loop-engine.js';
 import type { RealtimeLoopStats } from './loop-stats.js';
 import {
-  kDefaultLocalSpinUs,
-  kDefaultWorkerSpinUs,
-  loopSettings,
+  localLoopSettings,
   stopTimeoutMs,
-  tickOption,
+  workerLoopSettings,
   type RealtimeLoopOptions,
   type StopLoopOptions,
   type WorkerLoopOptions,
@@ -47,16 +45,22 @@ export class RealtimeLoop implements AsyncDisposable {
   readonly #engine: LoopEngine;
 
   /**
-   * A loop on this thread (not started: call start()). Options: `hz` (required), `tick`
-   * (required), `spinUs` (default 500: a timer sleeps until 0.5 to 1.5 ms before each deadline,
-   * then setImmediate polls the clock, so the event loop keeps serving I/O), `onError`.
-   * Throws ERR_INVALID_ARGUMENT for bad options.
+   * A loop on this thread (not started: call start()). Options: `hz` (required, > 0 and at
+   * most 10000), `tick` (required), `spinUs` (default 500, at most one period: a timer sleeps
+   * until 0.5 to 1.5 ms before each deadline, then setImmediate polls the clock, so the event
+   * loop keeps serving I/O), `onError`. A tick that overruns its period never starves the
+   * thread: the loop turns the event loop once before the next tick, and skips (counts in
+   * `missed`) the deadlines that passed. Throws ERR_INVALID_ARGUMENT for bad options, unknown
+   * keys included.
    */
   constructor(options: RealtimeLoopOptions) {
     const adopted = isAdoption(options) ? options[kAdoptEngine] : undefined;
-    this.#engine =
-      adopted ??
-      new LocalLoopEngine(loopSettings(options, kDefaultLocalSpinUs), tickOption(options));
+    if (adopted) {
+      this.#engine = adopted;
+      return;
+    }
+    const { settings, tick } = localLoopSettings(options);
+    this.#engine = new LocalLoopEngine(settings, tick);
   }
 
   /**
@@ -64,9 +68,11 @@ export class RealtimeLoop implements AsyncDisposable {
    * worker thread, which sleeps in Atomics.wait until `spinUs` (default 200) before each deadline
    * and then spins. The module may also export `setup()` (sync or async), run once before the
    * first tick. Resolves with the running loop; rejects with ERR_NOT_FOUND (module or export),
-   * ERR_START_FAILED (the module failed to load, setup() threw: its error is the cause) or
-   * ERR_INVALID_ARGUMENT. `stats()` reads shared memory the worker updates: synchronous, never
-   * blocking. A crash of the worker stops the loop like a tick error, with ERR_WORKER_EXITED.
+   * ERR_START_FAILED (the thread could not start, the module failed to load, setup() threw: the
+   * error is the cause), ERR_TIMEOUT (not started within `startTimeoutMs`, default no limit) or
+   * ERR_INVALID_ARGUMENT; it never throws synchronously. `stats()` reads shared memory the worker
+   * updates: synchronous, never blocking. A crash of the worker stops the loop like a tick error,
+   * with ERR_WORKER_EXITED.
    */
   static async inWorker(
     moduleRef: ModuleRef,
@@ -74,16 +80,13 @@ export class RealtimeLoop implements AsyncDisposable {
     options: WorkerLoopOptions,
   ): Promise<RealtimeLoop> {
     try {
-      const href = moduleHref(moduleRef);
+      const href = checkedModuleHref(moduleRef);
       if (typeof exportName !== 'string' || exportName.length === 0) {
         throw invalidArgument('exportName', 'a non-empty string', exportName);
       }
-      const engine = new WorkerLoopEngine(
-        loopSettings(options, kDefaultWorkerSpinUs),
-        href,
-        exportName,
-      );
-      await engine.started();
+      const { settings, startTimeoutMs } = workerLoopSettings(options);
+      const engine = new WorkerLoopEngine(settings, href, exportName);
+      await engine.started(startTimeoutMs);
       return new RealtimeLoop({ [kAdoptEngine]: engine } as unknown as RealtimeLoopOptions);
     } catch (error) {
       // The method is only a marker: frames above it are the caller's.
@@ -115,9 +118,11 @@ export class RealtimeLoop implements AsyncDisposable {
    * Stops the loop: no tick starts after this call; resolves once the running tick (if any)
    * finished and, for a worker loop, the worker exited. Rejects with the error that stopped the
    * loop, if one did; with ERR_TIMEOUT when the running tick takes longer than `timeoutMs`
-   * (default 5000; a worker is then terminated). Idempotent.
+   * (default 5000; Infinity: no limit; a worker is then terminated). Idempotent. Rejects with
+   * ERR_INVALID_ARGUMENT (and does nothing) for options that are not `{ timeoutMs? }`.
    */
   async stop(options?: StopLoopOptions): Promise<void> {
+    // Validated first: a bad argument rejects and leaves the loop running.
     await this.#engine.stop(stopTimeoutMs(options));
   }
 
@@ -133,6 +138,7 @@ export class RealtimeLoop implements AsyncDisposable {
     return this;
   }
 
+  /** The same as `stop()`: `await using loop = ...` stops it at scope end. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
@@ -140,4 +146,14 @@ export class RealtimeLoop implements AsyncDisposable {
 
 function isAdoption(options: unknown): options is { [kAdoptEngine]: LoopEngine } {
   return typeof options === 'object' && options !== null && kAdoptEngine in options;
+}
+
+/** moduleHref, whose URL parsing may throw a TypeError for a malformed URL: ERR_INVALID_ARGUMENT. */
+function checkedModuleHref(moduleRef: unknown): string {
+  try {
+    return moduleHref(moduleRef as ModuleRef);
+  } catch (error) {
+    if (error instanceof KeelError) throw error;
+    throw invalidArgument('moduleRef', 'an absolute path or a file: URL', moduleRef);
+  }
 }

@@ -103,6 +103,11 @@ export function sleepUntil(
  * granularity and may fire up to ~1 ms early or late), then `setImmediate` polls of the clock.
  * Polling keeps the event loop serving I/O, timers and messages, one turn per poll, while it
  * costs CPU; the timer stage costs none. One wait at a time.
+ *
+ * A wait always settles from a macrotask (a timer or an immediate), never from the call itself,
+ * even when its deadline has already passed: the loop awaits it between ticks, and a loop that
+ * runs late for good (a tick longer than its period) would otherwise run tick after tick from
+ * microtasks, so that no timer, no I/O and no stop() could ever run on this thread again.
  */
 export class DeadlineWaiter {
   #pending: PendingWake | undefined;
@@ -117,7 +122,7 @@ export class DeadlineWaiter {
     this.#spinMs = spinMs;
     return new Promise((resolve) => {
       this.#settle = resolve;
-      this.#step();
+      this.#schedule(deadlineMs - nowMs());
     });
   }
 
@@ -133,14 +138,26 @@ export class DeadlineWaiter {
     this.#pending?.setRef(ref);
   }
 
+  /** A timer or an immediate (in a macrotask, then) ends the wait: settles once the deadline came. */
   readonly #step = (): void => {
     this.#pending = undefined;
     const remainingMs = this.#deadlineMs - nowMs();
     if (remainingMs <= 0) this.#finish(true);
+    else this.#schedule(remainingMs);
+  };
+
+  readonly #reached = (): void => {
+    this.#pending = undefined;
+    this.#finish(true);
+  };
+
+  #schedule(remainingMs: number): void {
+    // Already due when the wait began: one turn of the event loop, then settle.
+    if (remainingMs <= 0) this.#pending = wakeSoon(this.#reached, this.#ref);
     else if (remainingMs - this.#spinMs >= 1) {
       this.#pending = wakeAfter(Math.floor(remainingMs - this.#spinMs), this.#step, this.#ref);
     } else this.#pending = wakeSoon(this.#step, this.#ref);
-  };
+  }
 
   #finish(reached: boolean): void {
     const settle = this.#settle;

@@ -7,13 +7,19 @@
 import { KeelError, deserializeError } from '../errors.js';
 import type { FromLoopWorker, ToLoopWorker } from '../protocol/loop-messages.js';
 import type { WorkerBootData } from '../protocol/messages.js';
-import { describeExit, type WorkerEndpoint, type WorkerExit } from '../transport/endpoint.js';
+import {
+  describeExit,
+  type EndpointHandlers,
+  type WorkerEndpoint,
+  type WorkerExit,
+} from '../transport/endpoint.js';
 import { loaderHooksForWorkers } from '../transport/loader-hooks.js';
 import { startThread } from '../transport/thread.js';
 import { reportFailure, withinMs, type LoopEngine } from './loop-engine.js';
 import { LoopStatsMemory, type RealtimeLoopStats } from './loop-stats.js';
 import type { LoopSettings } from './options.js';
 import { deferred } from '../execution/deferred.js';
+import { setLongTimeout } from '../timers/long-timeout.js';
 
 type State = 'starting' | 'running' | 'stopped' | 'failed';
 
@@ -29,36 +35,50 @@ export class WorkerLoopEngine implements LoopEngine {
 
   constructor(settings: LoopSettings, module: string, name: string) {
     this.#settings = settings;
-    const bootData: WorkerBootData = {
-      keel: 1,
-      role: 'loop',
-      loaderHooks: loaderHooksForWorkers(),
-    };
-    this.#endpoint = startThread<FromLoopWorker, ToLoopWorker>(
-      { bootData, name: 'keel-loop' },
-      {
-        onMessage: (message) => {
-          this.#onMessage(message);
-        },
-        onExit: (exit) => {
-          this.#onExit(exit);
-        },
+    this.#endpoint = startLoopThread({
+      onMessage: (message) => {
+        this.#onMessage(message);
       },
-    );
-    const { periodMs, spinMs } = settings;
-    this.#endpoint.post({
-      type: 'start-loop',
-      module,
-      name,
-      periodMs,
-      spinMs,
-      memory: this.#memory.buffer as SharedArrayBuffer,
+      onExit: (exit) => {
+        this.#onExit(exit);
+      },
     });
+    const { periodMs, spinMs } = settings;
+    try {
+      this.#endpoint.post({
+        type: 'start-loop',
+        module,
+        name,
+        periodMs,
+        spinMs,
+        memory: this.#memory.buffer as SharedArrayBuffer,
+      });
+    } catch (error) {
+      // Never expected (strings, numbers and shared memory always cross), but a thread must
+      // not outlive a start that threw.
+      void this.#endpoint.terminate();
+      throw startFailed('the loop worker could not be given its module', error);
+    }
   }
 
-  /** Resolves once the module loaded, setup() returned and the loop ticks; rejects otherwise. */
-  started(): Promise<undefined> {
-    return this.#started.promise;
+  /**
+   * Resolves once the module loaded, setup() returned and the loop ticks; rejects otherwise, or
+   * with ERR_TIMEOUT after `startTimeoutMs` (Infinity: no limit), the worker then terminated.
+   */
+  async started(startTimeoutMs: number): Promise<void> {
+    const timer = setLongTimeout(() => {
+      this.#failStart(
+        new KeelError(
+          'ERR_TIMEOUT',
+          `the loop worker did not start within startTimeoutMs (${startTimeoutMs} ms)`,
+        ),
+      );
+    }, startTimeoutMs);
+    try {
+      await this.#started.promise;
+    } finally {
+      timer.clear();
+    }
   }
 
   get running(): boolean {
@@ -98,6 +118,8 @@ export class WorkerLoopEngine implements LoopEngine {
       case 'ready':
         return;
       case 'loop-started':
+        // Too late when the start already failed (timed out): the worker is being terminated.
+        if (this.#state !== 'starting') return;
         this.#state = 'running';
         this.#started.resolve(undefined);
         return;
@@ -140,6 +162,27 @@ export class WorkerLoopEngine implements LoopEngine {
     this.#failure = { error };
     reportFailure(error, this.#settings.onError, this.#stopRequested);
   }
+}
+
+/**
+ * Starts the thread the loop runs on. Any failure to start it (Node refusing its options, no
+ * memory for another thread) is ERR_START_FAILED with Node's error as the cause, thrown here so
+ * that inWorker rejects with it.
+ */
+function startLoopThread(handlers: EndpointHandlers<FromLoopWorker>): WorkerEndpoint<ToLoopWorker> {
+  const bootData: WorkerBootData = { keel: 1, role: 'loop', loaderHooks: loaderHooksForWorkers() };
+  try {
+    return startThread<FromLoopWorker, ToLoopWorker>({ bootData, name: 'keel-loop' }, handlers);
+  } catch (error) {
+    // thread.ts reports a refused start as ERR_START_FAILED itself; a raw Node error is wrapped.
+    if (error instanceof KeelError) throw error;
+    throw startFailed('the loop worker could not start', error);
+  }
+}
+
+function startFailed(what: string, cause: unknown): KeelError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new KeelError('ERR_START_FAILED', `${what}: ${message}`, { cause });
 }
 
 /** A missing module or export is reported as such; anything setup() threw is the cause. */

@@ -82,6 +82,9 @@ async function tickUntilStopped(
     clock.advance();
     // One turn of this thread's event loop per tick, so that promise callbacks, timers and
     // messages the tick's module relies on still run while the loop sleeps in Atomics.wait.
+    // Unconditional: a loop whose ticks overrun never sleeps (sleepUntil returns at once, the
+    // missed deadlines are skipped and counted by startTick), and must still turn it. Stopping
+    // never depends on it: the caller flips the shared state word, read before every tick.
     await yieldToEventLoop();
   }
 }
