@@ -167,6 +167,6 @@ test('stats count the fallbacks and waits a transport reports, and the async var
   const rejected = arena.offloadAsync({}, { timeoutMs: -1 });
   await assert.rejects(rejected, {
     code: 'ERR_INVALID_ARGUMENT',
-    message: /timeoutMs must be a non-negative number, got -1/,
+    message: /timeoutMs must be a number of milliseconds >= 0 \(Infinity for none\), got -1/,
   });
 });

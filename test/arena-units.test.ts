@@ -174,7 +174,7 @@ test('reclaimHandle frees what a dead handle held (writing, committed, received)
 test('the constructor names the bad option, what it expected and what it got', () => {
   assert.throws(() => new Arena({ bytes: 10 }), {
     code: 'ERR_INVALID_ARGUMENT',
-    message: /bytes must be an integer of at least 64, got 10/,
+    message: /bytes must be an integer >= 64, got 10/,
   });
   assert.throws(() => new Arena({ blockBytes: 100 }), {
     message: /blockBytes must be a power of two/,

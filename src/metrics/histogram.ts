@@ -30,8 +30,11 @@ const kByteLength = kHeaderBytes + kBucketCount * Uint32Array.BYTES_PER_ELEMENT;
 
 /** p50 / p99 / max of a distribution, in the unit named by the field that holds it. */
 export interface PercentileSummary {
+  /** The median, in the unit the field's name gives (`Ms`, `Us`). */
   readonly p50: number;
+  /** The 99th percentile: one sample in a hundred is slower. */
   readonly p99: number;
+  /** The slowest sample seen. */
   readonly max: number;
 }
 

@@ -182,7 +182,10 @@ export class ArenaEngine implements LeaseOwner {
       if (!waited) this.memory.count(kWaitsWord, 1);
       waited = true;
       if ((await this.#awaitFree(epoch, deadlineMs, signal)) === 'timed-out') {
-        throw new KeelError('ERR_TIMEOUT', `arena had no room for ${byteLength} bytes in time`);
+        throw new KeelError(
+          'ERR_TIMEOUT',
+          `arena had no room for ${byteLength} bytes within timeoutMs`,
+        );
       }
     }
   }
@@ -447,7 +450,7 @@ export class ArenaEngine implements LeaseOwner {
 
   #timeout(plan: OffloadPlan): KeelError {
     const bytes = plan.groups.reduce((sum, group) => sum + group.end - group.start, 0);
-    return new KeelError('ERR_TIMEOUT', `arena had no room for ${bytes} bytes in time`);
+    return new KeelError('ERR_TIMEOUT', `arena had no room for ${bytes} bytes within timeoutMs`);
   }
 }
 

@@ -11,10 +11,13 @@ import type { LeafType } from './leaf-types.js';
  * refused), and the blocks to return, as flat `[firstBlock, blockCount, ...]` pairs.
  */
 export interface ArenaTicket {
+  /** The arena the unit lives in: a ticket of another arena is refused. */
   readonly arenaId: number;
   /** -1 for a unit that reserved nothing: ending it is a no-op. */
   readonly slot: number;
+  /** The unit slot's generation when the ticket was made: a stale ticket is refused. */
   readonly generation: number;
+  /** Flat pairs (first block, block count) of the unit's regions in the data area. */
   readonly regions: readonly number[];
 }
 
@@ -24,8 +27,11 @@ export interface ArenaTicket {
  * regions (to return them if this holder turns out to be the last).
  */
 export interface HoldTicket {
+  /** The hold entry's index in the arena's hold table. */
   readonly entry: number;
+  /** The hold entry's generation: a stale ticket is refused. */
   readonly generation: number;
+  /** The unit held. */
   readonly unit: ArenaTicket;
 }
 
@@ -51,6 +57,7 @@ declare const kValueType: unique symbol;
  * restored once.
  */
 export interface ArenaEnvelope<T = unknown> {
+  /** Marks the object as an envelope (`Arena.isEnvelope`). */
   readonly kind: 'keel.arena-envelope';
   /** The value with each offloaded leaf replaced by its marker (or the value itself). */
   readonly value: unknown;
@@ -60,6 +67,7 @@ export interface ArenaEnvelope<T = unknown> {
   readonly holds: readonly HoldTicket[];
   /** Flat triples: data-area byte offset, byte length, 1 when restored as a copy else 0. */
   readonly groups: readonly number[];
+  /** One marker per offloaded leaf, in the order of `slots`. */
   readonly leaves: readonly LeafMarker[];
   /** Flat pairs (container, key) holding a marker. */
   readonly slots: readonly unknown[];

@@ -4,6 +4,8 @@
  */
 
 import { invalidArgument } from '../../errors.js';
+import { checkSharedBytes, checkSignal, checkTimeoutMs } from '../../options/checks.js';
+import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
 import { type ArenaTicket, isTicket } from './envelope.js';
 import type { MemorySizes } from './memory.js';
 
@@ -24,7 +26,9 @@ export interface ArenaOptions {
 
 /** `{ signal, timeoutMs }` of the waiting variants. `timeoutMs` defaults to no limit. */
 export interface ArenaWaitOptions {
+  /** Aborting rejects the wait with the signal's reason. */
   readonly signal?: AbortSignal;
+  /** Rejects with ERR_TIMEOUT after this many ms. Default: no limit (Infinity says so too). */
   readonly timeoutMs?: number;
 }
 
@@ -34,6 +38,7 @@ export interface ArenaStats {
   readonly bytes: number;
   /** Bytes held by units being written, in flight or held by readers (whole blocks). */
   readonly bytesInUse: number;
+  /** The most bytes ever in use at once. */
   readonly highWaterBytes: number;
   /** Units holding space. */
   readonly units: number;
@@ -45,7 +50,9 @@ export interface ArenaStats {
 
 /** What `share()` returns: post it (workerData or a message), then `Arena.fromShared(data)`. */
 export interface ArenaShared {
+  /** Marks the object as arena data, so that `Arena.fromShared` can check what it was given. */
   readonly kind: 'keel.arena';
+  /** The arena's memory: header, unit table and data area. */
   readonly buffer: SharedArrayBuffer;
   /** The id of the handle built from this data; `reclaimHandle(id)` once its thread exited. */
   readonly handleId: number;
@@ -55,19 +62,25 @@ const kDefaultBytes = 64 * 2 ** 20;
 const kDefaultMinBytes = 65536;
 const kMaxInt32 = 2 ** 31 - 1;
 
+const kArenaKeys: OptionKeys<ArenaOptions> = {
+  bytes: true,
+  minBytes: true,
+  blockBytes: true,
+  maxUnits: true,
+};
+
+const kWaitKeys: OptionKeys<ArenaWaitOptions> = { signal: true, timeoutMs: true };
+
 export function validateOptions(options: ArenaOptions): MemorySizes {
-  if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('options', 'an object', options);
-  }
-  const bytes = options.bytes ?? kDefaultBytes;
-  if (!Number.isSafeInteger(bytes) || bytes < 64) {
-    throw invalidArgument('bytes', 'an integer of at least 64', bytes);
-  }
-  const minBytes = options.minBytes ?? kDefaultMinBytes;
+  checkOptions<ArenaOptions>('options', options, kArenaKeys);
+  // Bounded by the machine's memory: V8 answers a larger SharedArrayBuffer with a RangeError,
+  // or a smaller-but-huge one by committing memory the machine does not have.
+  const bytes = checkSharedBytes('bytes', valueOr(options.bytes, kDefaultBytes), 64);
+  const minBytes = valueOr(options.minBytes, kDefaultMinBytes);
   if (!Number.isInteger(minBytes) || minBytes < 0 || minBytes > kMaxInt32) {
     throw invalidArgument('minBytes', 'an integer from 0 to 2^31 - 1', minBytes);
   }
-  const blockBytes = options.blockBytes ?? defaultBlockBytes(bytes, minBytes);
+  const blockBytes = valueOr(options.blockBytes, defaultBlockBytes(bytes, minBytes));
   if (
     !Number.isInteger(blockBytes) ||
     blockBytes < 64 ||
@@ -80,11 +93,19 @@ export function validateOptions(options: ArenaOptions): MemorySizes {
   if (blockCount < 1 || blockCount > kMaxInt32) {
     throw invalidArgument('bytes', `from blockBytes (${blockBytes}) to 2^31 - 1 blocks`, bytes);
   }
-  const maxUnits = options.maxUnits ?? Math.min(blockCount, 65536);
+  const maxUnits = valueOr(options.maxUnits, Math.min(blockCount, 65536));
   if (!Number.isInteger(maxUnits) || maxUnits < 1 || maxUnits > 2 ** 24) {
     throw invalidArgument('maxUnits', 'an integer from 1 to 2^24', maxUnits);
   }
   return { blockBytes, blockCount, maxUnits, minBytes };
+}
+
+/**
+ * The option, or its default when left out. Unlike `??`, null stays a value given: typed a
+ * number here, it is refused by the integer check that follows every use.
+ */
+function valueOr(value: number | undefined, fallback: number): number {
+  return value === undefined ? fallback : value;
 }
 
 function defaultBlockBytes(bytes: number, minBytes: number): number {
@@ -97,17 +118,10 @@ export function validateWait(options: ArenaWaitOptions): {
   deadlineMs: number;
   signal: AbortSignal | undefined;
 } {
-  if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('options', 'an object', options);
-  }
-  const { signal, timeoutMs } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw invalidArgument('signal', 'an AbortSignal', signal);
-  }
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) {
-    throw invalidArgument('timeoutMs', 'a non-negative number', timeoutMs);
-  }
-  return { deadlineMs: performance.now() + (timeoutMs ?? Infinity), signal };
+  checkOptions<ArenaWaitOptions>('options', options, kWaitKeys);
+  const signal = checkSignal('signal', options.signal);
+  const timeoutMs = checkTimeoutMs('timeoutMs', options.timeoutMs) ?? Infinity;
+  return { deadlineMs: performance.now() + timeoutMs, signal };
 }
 
 export function checkTicket(ticket: ArenaTicket): ArenaTicket {

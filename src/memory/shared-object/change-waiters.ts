@@ -5,7 +5,8 @@
  * consistent atomics make at least one of them see the other (a Dekker handshake), and
  * waitAsync itself re-checks the counter, so no change is missed. Shared by both sides.
  */
-import { KeelError, abortReason, invalidArgument } from '../../errors.js';
+import { KeelError, abortReason } from '../../errors.js';
+import { setLongTimeout, type LongTimeout } from '../../timers/long-timeout.js';
 
 export interface WaitForChangeOptions {
   readonly signal?: AbortSignal | undefined;
@@ -52,10 +53,8 @@ export class ChangeWaiters {
    * wait without one does not (like a promise on an event nobody emits).
    */
   waitForChange(from: number, options: WaitForChangeOptions): Promise<void> {
+    // Validated by SharedObject.changed() (timeoutMs: undefined, Infinity or a number >= 0).
     const { signal, timeoutMs } = options;
-    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
-      return Promise.reject(invalidArgument('timeoutMs', 'a number >= 0', timeoutMs));
-    }
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the caller's abort reason, as in Node's APIs
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise<void>((resolve, reject) => {
@@ -70,11 +69,11 @@ export class ChangeWaiters {
     resolve: () => void,
     reject: (error: unknown) => void,
   ): void {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: LongTimeout | undefined;
     const finish: Finish = (failure) => {
       if (!this.#pending.delete(finish)) return;
       Atomics.sub(this.#words, this.#waitersIndex, 1);
-      clearTimeout(timer);
+      timer?.clear();
       signal?.removeEventListener('abort', onAbort);
       if (failure === undefined) {
         resolve();
@@ -94,9 +93,9 @@ export class ChangeWaiters {
     if (timeoutMs !== undefined) {
       const error = new KeelError(
         'ERR_TIMEOUT',
-        `SharedObject "${this.#name}" did not change within ${timeoutMs} ms`,
+        `SharedObject "${this.#name}" did not change within timeoutMs (${timeoutMs} ms)`,
       );
-      timer = setTimeout(() => {
+      timer = setLongTimeout(() => {
         finish({ error });
       }, timeoutMs);
     }

@@ -8,7 +8,15 @@ import { KeelError, invalidArgument } from '../../errors.js';
 import { lookupSlot, registerSlot, removeSlot } from '../../transport/registry-link.js';
 import { findMismatch, layoutBytes, layoutOf, type LayoutNode } from './codecs.js';
 import { checkFetchTarget } from './fetch-target.js';
-import { allocateSlot, isSlotBuffer, type SlotDescriptor } from './layout.js';
+import { allocateSlot, isSlotBuffer, kCopyCount, type SlotDescriptor } from './layout.js';
+import {
+  checkBoolean,
+  checkInteger,
+  checkSignal,
+  checkTimeoutMs,
+  kMaxSharedBytes,
+} from '../../options/checks.js';
+import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
 import { copyOf } from './typed-arrays.js';
 import { SlotEngine } from './slot-engine.js';
 import type {
@@ -19,6 +27,16 @@ import type {
   SharedValue,
   Widen,
 } from './types.js';
+
+let handlesMade = false;
+
+/**
+ * True once this thread made a SharedObject handle. Until then no value it sends can hold one,
+ * so transports skip the walk that revives cloned handles on the other side.
+ */
+export function sharedObjectHandlesMade(): boolean {
+  return handlesMade;
+}
 
 /**
  * A handle on a named slot holding one value of a fixed layout; every thread of the process may
@@ -35,16 +53,6 @@ import type {
  * await cam.changed({ timeoutMs: 100 });     // next assign or trigger, no polling
  * cam.close(); SharedObject.unlink('camera');
  */
-let handlesMade = false;
-
-/**
- * True once this thread made a SharedObject handle. Until then no value it sends can hold one,
- * so transports skip the walk that revives cloned handles on the other side.
- */
-export function sharedObjectHandlesMade(): boolean {
-  return handlesMade;
-}
-
 export class SharedObject<T = SharedValue> {
   /** The slot's name (as given to create). */
   readonly name: string;
@@ -75,8 +83,7 @@ export class SharedObject<T = SharedValue> {
   ): SharedObject<Widen<V>> {
     checkName(name);
     const descriptor = describeInitial(initial, options);
-    const reuse = options.reuse ?? false;
-    if (typeof reuse !== 'boolean') throw invalidArgument('reuse', 'a boolean', reuse);
+    const reuse = checkBoolean('reuse', options.reuse) ?? false;
     let existing = lookupSlot(name);
     if (existing === undefined) {
       const { buffer } = allocateSlot(descriptor);
@@ -240,9 +247,9 @@ export class SharedObject<T = SharedValue> {
    */
   changed(options: ChangedOptions = {}): Promise<void> {
     try {
-      return this.#live().waitForChange(options);
+      return this.#live().waitForChange(checkChangedOptions(options));
     } catch (error) {
-      // ERR_CLOSED from #live(): async APIs reject rather than throw.
+      // ERR_CLOSED from #live(), or a bad option: async APIs reject rather than throw.
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- always a KeelError
       return Promise.reject(error);
     }
@@ -256,6 +263,7 @@ export class SharedObject<T = SharedValue> {
     engine.close(this.#closedError());
   }
 
+  /** The same as `close()`: `using cam = SharedObject.open('camera')` closes at scope end. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -329,27 +337,53 @@ function checkName(name: unknown): asserts name is string {
     throw invalidArgument('name', 'a non-empty string', name);
 }
 
+const kCreateKeys: OptionKeys<SharedObjectOptions> = { shape: true, capacity: true, reuse: true };
+const kChangedKeys: OptionKeys<ChangedOptions> = { signal: true, timeoutMs: true };
+
 /** The descriptor of a new slot for `initial`, with the options validated against it. */
 function describeInitial(initial: unknown, options: SharedObjectOptions): SlotDescriptor {
-  if (typeof options !== 'object' || options === null)
-    throw invalidArgument('options', 'an object', options);
+  checkOptions<SharedObjectOptions>('options', options, kCreateKeys);
   const { shape, capacity } = options;
   if (capacity !== undefined) {
     if (typeof initial !== 'string')
       throw invalidArgument('capacity', 'absent for a value that is not a string', capacity);
-    if (!Number.isSafeInteger(capacity) || capacity < 0)
-      throw invalidArgument('capacity', 'an integer >= 0', capacity);
+    // Three copies of the capacity are allocated: refuse what the machine cannot hold.
+    checkInteger('capacity', capacity, 0, Math.floor(kMaxSharedBytes / kCopyCount));
   }
   const layout = layoutOf(initial, 'initial', capacity);
   const problem = findMismatch(layout, initial, 'initial');
-  if (problem !== undefined) throw new KeelError('ERR_INVALID_ARGUMENT', problem);
+  if (problem !== undefined) {
+    // An initial string longer than an explicit capacity is the capacity's fault.
+    throw new KeelError(
+      'ERR_INVALID_ARGUMENT',
+      capacity === undefined
+        ? problem
+        : `capacity must be at least the initial string's UTF-8 length (${Buffer.byteLength(initial as string)} bytes), got ${capacity}`,
+    );
+  }
   if (shape !== undefined && layout.kind !== 'typed') {
     throw invalidArgument('shape', 'absent for a value that is not a TypedArray', shape);
+  }
+  const valueBytes = layoutBytes(layout);
+  if (valueBytes * kCopyCount > kMaxSharedBytes) {
+    throw invalidArgument(
+      'initial',
+      `a value whose three copies fit in this machine's memory (${kMaxSharedBytes} bytes)`,
+      `${valueBytes} bytes`,
+    );
   }
   const defaultShape = layout.kind === 'typed' ? [layout.length] : null;
   const checkedShape =
     shape === undefined || layout.kind !== 'typed' ? defaultShape : checkShape(shape, layout);
-  return { layout, shape: checkedShape, valueBytes: layoutBytes(layout) };
+  return { layout, shape: checkedShape, valueBytes };
+}
+
+/** Validates `changed()`'s options; the wait itself is ChangeWaiters'. */
+function checkChangedOptions(options: ChangedOptions): ChangedOptions {
+  checkOptions<ChangedOptions>('options', options, kChangedKeys);
+  checkSignal('signal', options.signal);
+  checkTimeoutMs('timeoutMs', options.timeoutMs);
+  return options;
 }
 
 function checkShape(shape: unknown, layout: Extract<LayoutNode, { kind: 'typed' }>): number[] {

@@ -60,6 +60,8 @@ export interface ChangedOptions {
  * enumerable properties. `SharedObject.from()` turns it back into a handle.
  */
 export interface ClonedSharedObject {
+  /** The slot's name. */
   readonly name: string;
+  /** The slot's memory, shared with the handle it was cloned from. */
   readonly buffer: SharedArrayBuffer;
 }
