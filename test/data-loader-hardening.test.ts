@@ -91,6 +91,18 @@ describe('DataLoader hardening: options', () => {
     }
     await loader.close({ timeoutMs: Infinity });
   });
+
+  test(
+    'a dataset claiming 2^32 - 1 items is refused before its epoch order is allocated (16 GiB)',
+    kTestTimeout,
+    async () => {
+      await using loader = makeLoader({ length: 2 ** 32 - 1 }, { batchSize: 2 });
+      const error = await rejectionOf(loader[Symbol.asyncIterator]().next());
+      assert.ok(error instanceof KeelError, `got ${String(error)}`);
+      assert.equal(error.code, 'ERR_INVALID_ARGUMENT');
+      assert.match(error.message, /the dataset's length must be at most \d+ on this machine/);
+    },
+  );
 });
 
 describe('DataLoader hardening: timeouts', () => {

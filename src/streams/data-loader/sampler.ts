@@ -4,6 +4,9 @@
  * same seed and epoch give the same order on every platform and Node version.
  */
 
+import { totalmem } from 'node:os';
+import { KeelError } from '../../errors.js';
+
 /** One epoch's plan: the visiting order and how it is cut. */
 export interface EpochPlan {
   /** Every index of the dataset once, in visiting order. */
@@ -22,10 +25,21 @@ export interface PlanSettings {
   readonly dropLast: boolean;
 }
 
-/** Most items a dataset may have: indices travel as a Uint32Array. */
-export const kMaxDatasetLength = 2 ** 32 - 1;
+/**
+ * Most items a dataset may have: indices travel as a Uint32Array, and an epoch's order holds one
+ * per item, so at most a quarter of this machine's memory goes to it (a dataset claiming 2^32
+ * items would otherwise allocate 16 GiB and block the event loop filling it).
+ */
+export const kMaxDatasetLength = Math.min(2 ** 32 - 1, Math.floor(totalmem() / 16));
 
 export function planEpoch(length: number, epoch: number, settings: PlanSettings): EpochPlan {
+  if (length > kMaxDatasetLength) {
+    throw new KeelError(
+      'ERR_INVALID_ARGUMENT',
+      `the dataset's length must be at most ${kMaxDatasetLength} on this machine (an epoch's ` +
+        `order takes 4 bytes an item, at most a quarter of its memory), got ${length}`,
+    );
+  }
   const order = new Uint32Array(length);
   for (let index = 0; index < length; index++) order[index] = index;
   if (settings.shuffle) shuffleInPlace(order, new Random(settings.seed, epoch));
