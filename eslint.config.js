@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.bench-results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.bench-results/**', 'docs/api/**'] },
   js.configs.recommended,
   {
     files: ['**/*.ts'],
