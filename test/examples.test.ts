@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+
+// Every program in examples/ runs as a user would run it (`node examples/<name>.mjs`, importing
+// the built package as `keel`), ends by itself within its time limit, exits 0, and prints its
+// result line. A dangling handle (a worker, a timer, a pending wait) shows up here as a timeout.
+
+const kExamples = fileURLToPath(new URL('../examples/', import.meta.url));
+const kTimeoutMs = 30_000;
+
+/** The line each example prints, as a pattern: figures vary, the shape does not. */
+const kExpected: Record<string, RegExp> = {
+  'pool.mjs':
+    /^pool: fibonacci\(25\.\.28\) = 75025, 121393, 196418, 317811 in \d+ ms on 2 threads; a 500 ms call with timeoutMs 20: ERR_TIMEOUT; checksum 124716 on a worker, 124716 here$/m,
+  'realtime-policy.mjs':
+    /^loop: \d+ ticks, \d+ missed, lateness p99 \d+ µs; policy: (\d+) answers of \1 calls, [\d.]+ ms each, \d+ slots skipped; event-loop delay p99 [\d.]+ ms$/m,
+  'camera-frames.mjs':
+    /^camera: 120 frames of 1\.2 MB in [\d.]+ s, in order, 0 copied instead of shared, arena high-water [\d.]+ MiB \(mean sample \d+\)$/m,
+  'shared-object.mjs':
+    /^shared object: 200 states written by the sensor thread, \d+ read here, 0 torn; a pool thread saw spread 0 in the latest state$/m,
+  'pipeline.mjs':
+    /^pipeline: 300 images in 6 batches, in source order; blur ran 300 times on the pool, [\d.]+ ms a call, 0 failures$/m,
+  'data-loader.mjs':
+    /^data loader: 3 epochs, 96 batches of 64 loaded and collated by 2 workers; loss 0\.693 on the first batch, 0\.\d+ over the last epoch; weights [\d.]+, [\d.]+$/m,
+};
+
+function runExample(name: string): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [`${kExamples}${name}`], {
+    cwd: kExamples,
+    encoding: 'utf8',
+    timeout: kTimeoutMs,
+    killSignal: 'SIGKILL',
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('every example in examples/ has an expected line here', () => {
+  const examples = readdirSync(kExamples).filter((file) => file.endsWith('.mjs'));
+  assert.deepEqual(examples.sort(), Object.keys(kExpected).sort());
+});
+
+for (const [name, expected] of Object.entries(kExpected)) {
+  test(`examples/${name} runs to completion by itself, exits 0 and prints its result`, () => {
+    const { status, stdout, stderr } = runExample(name);
+    assert.equal(
+      status,
+      0,
+      `exit status ${status} (null: killed after ${kTimeoutMs} ms)\n${stderr}`,
+    );
+    assert.match(stdout, expected, `stdout:\n${stdout}\nstderr:\n${stderr}`);
+  });
+}
