@@ -3,7 +3,10 @@
 // figures, then prints keel beside its peers with ratios, and writes all results as JSON.
 //
 //   node bench/index.mjs [--only=pool,pool-latency] [--libs=keel,piscina] [--quick]
-//                        [--repeat=3] [--json=out.json] [--list]
+//                        [--repeat=3] [--json=out.json] [--write] [--list]
+//
+// --write keeps the results in bench/results.json and makes BENCHMARKS.md from them
+// (bench/report.mjs).
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -18,6 +21,7 @@ import {
   renderScenario,
   rowsOf,
 } from './lib/report.mjs';
+import { writeReport } from './report.mjs';
 import { scenarios } from './scenarios.mjs';
 
 const kRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -186,6 +190,10 @@ async function main() {
   console.log(
     `results: ${kLatestFile}${typeof flags.json === 'string' ? ` and ${flags.json}` : ''}`,
   );
+  if (flags.write === true) {
+    await writeReport(document);
+    console.log('BENCHMARKS.md written from these results (kept in bench/results.json)');
+  }
 }
 
 main().catch((error) => {

@@ -112,7 +112,7 @@ export function referenceValue(spec, byLib, key, vs) {
 }
 
 /** @param {number | null | undefined} value @param {ColumnSpec['format']} format */
-function formatValue(value, format = 'us') {
+export function formatValue(value, format = 'us') {
   if (typeof value !== 'number' || !Number.isFinite(value)) return '—';
   if (format === 'int') return Math.round(value).toLocaleString('en-US');
   // Three significant digits: more would only show the noise of a shared machine.
@@ -120,13 +120,13 @@ function formatValue(value, format = 'us') {
   return value.toPrecision(3);
 }
 
-function formatRatio(value, ref) {
+export function formatRatio(value, ref) {
   if (typeof value !== 'number' || ref === undefined || ref.value === 0) return '—';
   return `${(value / ref.value).toFixed(2)}×`;
 }
 
 /** Header of a ratio column: its own label, or "<metric> ÷ <reference>". */
-function ratioLabel(spec, ratio) {
+export function ratioLabel(spec, ratio) {
   if (ratio.label !== undefined) return ratio.label;
   return `${columnLabel(spec, ratio.key)} ÷ ${ratio.vs === 'best' ? 'best peer' : ratio.vs}`;
 }
@@ -142,7 +142,7 @@ export function rowsOf(spec) {
 }
 
 /** Rows in display order (see rowsOf); libraries absent from the run are skipped. */
-function orderedLibs(spec, byLib) {
+export function orderedLibs(spec, byLib) {
   return [...rowsOf(spec), ...byLib.keys()].filter(
     (lib, i, all) => byLib.has(lib) && all.indexOf(lib) === i,
   );
@@ -154,6 +154,25 @@ function orderedLibs(spec, byLib) {
  * @param {Map<string, CellResult>} byLib
  */
 export function renderScenario(spec, byLib) {
+  return [
+    `## ${spec.title} [${spec.id}]`,
+    spec.note,
+    '',
+    renderTable(spec, byLib, 'error (below)'),
+    '',
+    ...renderSettings(spec, byLib),
+    ...renderSummary(spec, byLib),
+  ].join('\n');
+}
+
+/**
+ * One scenario's table: keel's rows, the peers, the baselines (in parentheses), with the
+ * ratio columns. `failed` fills the row of a cell that gave no result.
+ * @param {ScenarioSpec} spec
+ * @param {Map<string, CellResult>} byLib
+ * @param {string} failed
+ */
+export function renderTable(spec, byLib, failed) {
   const arrow = (better) => (better === 'lower' ? '↓' : '↑');
   const header = [
     'library',
@@ -164,22 +183,14 @@ export function renderScenario(spec, byLib) {
   const rows = orderedLibs(spec, byLib).map((lib) => {
     const result = byLib.get(lib);
     const label = spec.labels?.[lib] ?? lib;
-    if (!result.ok) return [label, 'error (below)'];
+    if (!result.ok) return [label, failed];
     return [
       spec.baselines.includes(lib) ? `(${label})` : label,
       ...spec.columns.map((c) => formatValue(result.metrics[c.key], c.format)),
       ...spec.ratios.map((r, i) => formatRatio(result.metrics[r.key], refs[i])),
     ];
   });
-  return [
-    `## ${spec.title} [${spec.id}]`,
-    spec.note,
-    '',
-    alignTable(header, rows),
-    '',
-    ...renderSettings(spec, byLib),
-    ...renderSummary(spec, byLib),
-  ].join('\n');
+  return alignTable(header, rows);
 }
 
 function firstLine(text) {
