@@ -2,7 +2,7 @@
 // `npm run build` first):
 //   node bench/arena-hop.mjs [--hops=20000]
 // The frame lives in the arena (arena.allocate) and is sent on as it comes back, as in the
-// frames-pool cell: pack (packValue: the flat form, one hold), the fast lane's encode into
+// frames-pool cell: pack (packValue: the envelope, one hold), the fast lane's encode into
 // shared memory and decode, unpack (accept the hold, a pin, a view, a lease), release of the
 // previous view. No thread crosses: this is the CPU a hop costs its two ends, without the
 // wake-ups. Reports µs per hop (median and best of 15 rounds) and the bytes of garbage per hop,
@@ -11,8 +11,8 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Arena, release } from '../dist/index.js';
-import { packValue, unpackValue } from '../dist/memory/transit.js';
-import { MessageDecoder, MessageEncoder } from '../dist/transport/fast-lane/codec.js';
+import { packValue, unpackValue } from '../dist/memory/arena/transit.js';
+import { MessageDecoder, MessageEncoder } from '../dist/transport/fast-lane/message-encoding.js';
 import { parseFlags } from './lib/measure.mjs';
 
 const kFrameBytes = 480 * 848 * 3;

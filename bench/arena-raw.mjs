@@ -9,7 +9,7 @@
 import { Serializer, Deserializer } from 'node:v8';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { Arena } from '../dist/memory/arena/index.js';
+import { Arena, release } from '../dist/memory/arena/index.js';
 
 const kFrameBytes = 480 * 848 * 3;
 const kWindow = Number(process.env.WINDOW ?? 4);
@@ -38,7 +38,7 @@ function receiverUs(arena, value) {
   for (let round = 0; round < 10; round++) {
     const envelopes = Array.from({ length: 40 }, () => arena.offload(value));
     const startMs = performance.now();
-    for (const envelope of envelopes) arena.release(arena.restore(envelope));
+    for (const envelope of envelopes) release(arena.restore(envelope));
     samples.push(((performance.now() - startMs) * 1000) / envelopes.length);
   }
   return samples.sort((a, b) => a - b)[5];
@@ -56,18 +56,16 @@ function singleThread() {
   // The first use of each arena page faults it in: touch them all before timing.
   for (const envelope of Array.from({ length: 50 }, () => arena.offload(value)))
     arena.discard(envelope);
-  for (let i = 0; i < 500; i++) arena.release(arena.restore(arena.offload(value)));
+  for (let i = 0; i < 500; i++) release(arena.restore(arena.offload(value)));
   // structuredClone last: the garbage it leaves would slow whatever runs after it.
   const rows = {
     'memcpy (Uint8Array#set, same target)': timeUs(() => target.set(frame)),
     'memcpy, 48 rotating targets (cold)': timeUs((i) => coldTargets[i % 48].set(frame)),
-    'arena offload (sender)': timeUs(() => arena.endUnit(arena.offload(value).unit)),
+    'arena offload (sender)': timeUs(() => arena.discard(arena.offload(value))),
     'arena restore + release (receiver)': receiverUs(arena, value),
-    'arena offload + restore + release': timeUs(() =>
-      arena.release(arena.restore(arena.offload(value))),
-    ),
+    'arena offload + restore + release': timeUs(() => release(arena.restore(arena.offload(value)))),
     '  walk + envelope + restore, 4 KiB leaf (minBytes 4096), copy included': timeUs(() =>
-      small.release(small.restore(small.offload(smallValue))),
+      release(small.restore(small.offload(smallValue))),
     ),
     '  v8.Serializer transferArrayBuffer skeleton (serialize+deserialize)': timeUs(() => {
       const serializer = new Serializer();
@@ -106,7 +104,7 @@ async function stream(mode, frames) {
     worker.on('message', (message) => {
       const frame = mode === 'arena' ? arena.restore(message) : message;
       checksum = (checksum + frame[4096] + frame[kFrameBytes - 1]) | 0;
-      if (mode === 'arena') arena.release(frame);
+      if (mode === 'arena') release(frame);
       received++;
       Atomics.add(acked, 0, 1);
       Atomics.notify(acked, 0);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { Arena } from '../dist/memory/arena/index.js';
+import { Arena, release } from '../dist/memory/arena/index.js';
 import {
   checkItem,
   makeItem,
@@ -48,11 +48,11 @@ test(
           const item = arena.restore(message.envelope) as Item;
           checkItem(item, kStream, message.seq);
           if (held.length < kMainHeld && decide() < 0.4) held.push({ item, seq: message.seq });
-          else arena.release(item);
+          else release(item);
           if (held.length > 0 && decide() < 0.3) {
             const oldest = held.shift()!;
             checkItem(oldest.item, kStream, oldest.seq);
-            arena.release(oldest.item);
+            release(oldest.item);
           }
           returned.get(message.seq)?.();
         } catch (error) {
@@ -79,7 +79,7 @@ test(
       if (failure) throw failure;
       for (const { item, seq } of held.splice(0)) {
         checkItem(item, kStream, seq);
-        arena.release(item);
+        release(item);
       }
       worker.postMessage('finish');
       await finished;

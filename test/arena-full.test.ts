@@ -2,8 +2,9 @@
 // times out, aborts or closes cleanly), and a leaf larger than the arena never enters it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Arena } from '../dist/memory/arena/index.js';
+import { Arena, release } from '../dist/memory/arena/index.js';
 import { KeelError } from '../dist/errors.js';
+import { copiedIn } from './arena-envelopes.ts';
 
 const kArenaBytes = 64 * 1024;
 
@@ -32,20 +33,20 @@ test('the try variant, on a full arena, leaves the leaf inline (crossing by copy
   const { arena, hold } = fullArena();
   const value = { data: filled(8192, 2), raw: Buffer.alloc(8192, 3) };
   const envelope = arena.offload(value);
-  assert.equal(envelope.unit, null, 'nothing entered the arena');
+  assert.equal(copiedIn(envelope), false, 'nothing entered the arena');
   assert.equal(arena.stats().fallbacks, 2);
   const restored = arena.restore(structuredClone(envelope));
   assert.deepStrictEqual(restored, value);
   assert.ok(Buffer.isBuffer(restored.raw), 'a Buffer that fell back is still a Buffer');
   assert.ok(!(restored.data.buffer instanceof SharedArrayBuffer));
-  arena.release(hold);
+  release(hold);
 });
 
 test('the try variant places what fits and copies the rest', () => {
   const arena = new Arena({ bytes: kArenaBytes, minBytes: 1024 });
   const value = { fits: filled(40_000, 3), too: filled(40_000, 4) };
   const envelope = arena.offload(value);
-  assert.notEqual(envelope.unit, null);
+  assert.equal(copiedIn(envelope), true);
   assert.equal(arena.stats().fallbacks, 1);
   const restored = arena.restore(structuredClone(envelope));
   assert.deepEqual(restored, value);
@@ -53,7 +54,7 @@ test('the try variant places what fits and copies the rest', () => {
     [restored.fits, restored.too].filter((leaf) => leaf.buffer instanceof SharedArrayBuffer).length,
     1,
   );
-  arena.release(restored);
+  release(restored);
 });
 
 test('the wait variant waits while the arena is full and proceeds once space is released', async () => {
@@ -61,13 +62,13 @@ test('the wait variant waits while the arena is full and proceeds once space is 
   const pending = arena.offloadAsync({ data: filled(8192, 5) }, { timeoutMs: 30_000 });
   assert.equal(await isPending(pending), true, 'it must wait, not fall back');
   assert.equal(arena.stats().waits, 1);
-  arena.release(hold);
+  release(hold);
   const envelope = await pending;
-  assert.notEqual(envelope.unit, null);
+  assert.equal(copiedIn(envelope), true);
   const restored = arena.restore(envelope);
   assert.deepEqual(restored.data, filled(8192, 5));
   assert.ok(restored.data.buffer instanceof SharedArrayBuffer);
-  arena.release(restored);
+  release(restored);
   assert.equal(arena.stats().fallbacks, 0);
 });
 
@@ -86,7 +87,7 @@ test('the wait variant rejects with ERR_TIMEOUT (a TimeoutError) when no space c
   const elapsedMs = performance.now() - startedMs;
   assert.ok(elapsedMs >= 45 && elapsedMs < 10_000, `timed out after ${elapsedMs} ms`);
   assert.equal(arena.stats().units, 1, 'a timed-out writer holds nothing');
-  arena.release(hold);
+  release(hold);
 });
 
 test('the wait variant rejects with the signal reason on abort, before or while waiting', async () => {
@@ -101,7 +102,7 @@ test('the wait variant rejects with the signal reason on abort, before or while 
     arena.offloadAsync({ data: filled(8192, 7) }, { signal: AbortSignal.abort(reason) }),
     (error) => error === reason,
   );
-  arena.release(hold);
+  release(hold);
   assert.equal(arena.stats().bytesInUse, 0);
 });
 
@@ -111,7 +112,7 @@ test('closing the arena wakes a waiting writer with ERR_CLOSED', async () => {
   assert.equal(await isPending(pending), true);
   arena.close();
   await assert.rejects(pending, { code: 'ERR_CLOSED' });
-  arena.release(hold);
+  release(hold);
 });
 
 test('a leaf larger than the arena never enters it, in either variant, and the wait variant does not wait for it', async () => {
@@ -127,7 +128,7 @@ test('a leaf larger than the arena never enters it, in either variant, and the w
     assert.deepEqual(restored, value);
     assert.ok(!(restored.huge.buffer instanceof SharedArrayBuffer));
     assert.ok(restored.small.buffer instanceof SharedArrayBuffer);
-    arena.release(restored);
+    release(restored);
   }
   assert.equal(arena.stats().highWaterBytes < kArenaBytes / 2, true);
 });
@@ -139,14 +140,14 @@ test('leaves that fit one by one but not together: the wait variant copies the l
   assert.deepEqual(restored, value);
   assert.ok(!(restored.a.buffer instanceof SharedArrayBuffer));
   assert.ok(restored.b.buffer instanceof SharedArrayBuffer);
-  arena.release(restored);
+  release(restored);
 });
 
 test('waitForSpace resolves once enough space is free, and rejects at once with ERR_ARENA_FULL for more than the arena', async () => {
   const { arena, hold } = fullArena();
   const pending = arena.waitForSpace(8192, { timeoutMs: 30_000 });
   assert.equal(await isPending(pending), true);
-  arena.release(hold);
+  release(hold);
   await pending;
   await assert.rejects(arena.waitForSpace(kArenaBytes * 2), { code: 'ERR_ARENA_FULL' });
   await assert.rejects(arena.waitForSpace(-1), { code: 'ERR_INVALID_ARGUMENT' });

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Arena } from '../dist/memory/arena/index.js';
+import { Arena, release, keep } from '../dist/memory/arena/index.js';
+import { copiedIn, holdsOf, postedValueOf } from './arena-envelopes.ts';
 
 // The FinalizationRegistry tests need a real collection. `--expose-gc` gives one; without the
 // flag the test enables it at run time (test-only: V8 accepts the flag after start-up).
@@ -39,18 +40,14 @@ test('release() returns the space at once, and only then is the region reused by
   const second = arena.restore(arena.offload(patterned(16_384, 2)));
   assert.notEqual(second.byteOffset, first.byteOffset, 'a held region is not reused');
   assert.deepEqual(first, patterned(16_384, 1));
-  assert.equal(arena.release(first), 1);
+  assert.equal(release(first), 1);
   const third = arena.restore(arena.offload(patterned(16_384, 3)));
   assert.equal(third.byteOffset, first.byteOffset, 'the released region is the first reused');
   assert.deepEqual(first, patterned(16_384, 3), 'which is why a released view must not be used');
   assert.deepEqual(second, patterned(16_384, 2));
-  assert.equal(
-    arena.release({ items: [second, third] }),
-    2,
-    'release finds views anywhere in a value',
-  );
-  assert.equal(arena.release(second), 0, 'releasing twice is harmless');
-  assert.equal(arena.release({ not: new Uint8Array(4) }), 0);
+  assert.equal(release({ items: [second, third] }), 2, 'release finds views anywhere in a value');
+  assert.equal(release(second), 0, 'releasing twice is harmless');
+  assert.equal(release({ not: new Uint8Array(4) }), 0);
   assert.equal(arena.stats().bytesInUse, 0);
 });
 
@@ -61,11 +58,11 @@ test('while any view of a unit is held, no later item is written over it', () =>
   );
   for (let seq = 0; seq < 500; seq++) {
     const item = arena.restore(arena.offload(patterned(1024 + ((seq * 7919) % 60_000), seq)));
-    arena.release(item);
+    release(item);
   }
   assert.deepEqual(held.a, patterned(30_000, 4));
   assert.deepEqual(held.b, new Float64Array(2000).fill(0.5));
-  arena.release(held);
+  release(held);
 });
 
 test("keep() returns a copy that owns its memory: it survives release and the region's reuse, types intact", () => {
@@ -76,15 +73,15 @@ test("keep() returns a copy that owns its memory: it survives release and the re
     id: 7,
   };
   const restored = arena.restore(arena.offload(value));
-  const kept = arena.keep(restored);
+  const kept = keep(restored);
   assert.ok(Buffer.isBuffer(kept.pixels));
   assert.ok(!(kept.pixels.buffer instanceof SharedArrayBuffer));
   assert.ok(!(kept.depth.buffer instanceof SharedArrayBuffer));
-  arena.release(restored);
+  release(restored);
   const overwrite = arena.restore(arena.offload({ junk: new Uint8Array(60_000).fill(0xee) }));
   assert.equal(restored.pixels[0], 0xee, 'the region was reused');
   assert.deepStrictEqual(kept, value);
-  arena.release(overwrite);
+  release(overwrite);
 });
 
 test('a unit returns to the arena once every view of it is unreachable (FinalizationRegistry)', async () => {
@@ -121,10 +118,10 @@ test('a unit released within 10 ms is never registered; others are, by the next 
     for (let i = 0; i < 10; i++) {
       const restored = restoreOne(i);
       await nextTurn(); // used across a turn, then released
-      arena.release(restored);
+      release(restored);
     }
     await delay(15);
-    arena.release(restoreOne(10)); // a later restore looks at the pins pending since 10 ms
+    release(restoreOne(10)); // a later restore looks at the pins pending since 10 ms
     assert.equal(registrations, 0, 'units released within 10 ms cost no registration');
 
     for (let i = 0; i < 300; i++) restoreOne(i); // dropped, all in one task
@@ -133,7 +130,7 @@ test('a unit released within 10 ms is never registered; others are, by the next 
       `at most 256 pins wait, however fast a thread makes them (${registrations} registered)`,
     );
     await delay(15);
-    arena.release(restoreOne(11));
+    release(restoreOne(11));
     assert.equal(registrations, 300, 'the next restore 10 ms later registers the others');
 
     restoreOne(12); // dropped, and no restore follows
@@ -185,20 +182,20 @@ test('a restored view forwarded through the arena crosses by reference and outli
   const small = restored.other.subarray(100, 116);
   const forwarded = structuredClone(arena.offload({ again: restored.big, small }));
   assert.equal(arena.stats().bytesInUse, inUse, 'no new space: the big view is referenced');
-  assert.equal(forwarded.unit, null);
-  assert.equal(forwarded.holds.length, 1);
-  const inlineSmall = (forwarded.value as { small: Uint8Array }).small;
+  assert.equal(copiedIn(forwarded), false);
+  assert.equal(holdsOf(forwarded), 1);
+  const inlineSmall = (postedValueOf(forwarded) as { small: Uint8Array }).small;
   assert.ok(!(inlineSmall.buffer instanceof SharedArrayBuffer));
   assert.equal(inlineSmall.buffer.byteLength, 16);
-  arena.release(restored);
+  release(restored);
   assert.equal(arena.stats().bytesInUse, inUse, 'the hold in flight keeps the unit');
   const junk = arena.restore(arena.offload(new Uint8Array(60_000).fill(1)));
   const back = arena.restore(forwarded);
   assert.equal(back.again.byteOffset, restored.big.byteOffset, 'the same memory');
   assert.deepEqual(back.again, patterned(20_000, 9));
   assert.deepEqual(back.small, patterned(20_000, 10).subarray(100, 116));
-  assert.equal(arena.release(back), 1);
-  arena.release(junk);
+  assert.equal(release(back), 1);
+  release(junk);
   assert.equal(arena.stats().bytesInUse, 0);
 });
 
@@ -207,8 +204,8 @@ test('release(container) finds units through the views it reaches, nothing else'
   const restored = arena.restore(arena.offload({ frame: patterned(20_000, 11), seq: 1 }));
   const frame = restored.frame;
   restored.frame = new Uint8Array(0); // the container no longer reaches the unit
-  assert.equal(arena.release(restored), 0);
+  assert.equal(release(restored), 0);
   assert.ok(arena.stats().bytesInUse > 0, 'the detached view still holds its unit');
-  assert.equal(arena.release(frame), 1);
+  assert.equal(release(frame), 1);
   assert.equal(arena.stats().bytesInUse, 0);
 });

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { Arena, type ArenaEnvelope } from '../dist/memory/arena/index.js';
+import { Arena, type ArenaEnvelope, release } from '../dist/memory/arena/index.js';
 import { nestedValueArbitrary } from './arena-arbitraries.ts';
+import { copiedIn, postedValueOf } from './arena-envelopes.ts';
 
 const kSeed = 0x6b65656c;
 const kMinBytes = 256;
@@ -140,7 +141,7 @@ test('any nested value with binary leaves of every type and size restores deep-e
       const envelope = arena.offload(value);
       const restored = arena.restore(structuredClone(envelope));
       assert.deepStrictEqual(restored, value);
-      arena.release(restored);
+      release(restored);
       assert.equal(arena.stats().bytesInUse, 0);
     }),
     { seed: kSeed, numRuns: 300 },
@@ -153,7 +154,7 @@ test('leaves of at least minBytes leave the envelope and come back over shared m
   fc.assert(
     fc.property(fc.array(leafArbitrary, { minLength: 1, maxLength: 6 }), (leaves) => {
       const envelope = structuredClone(arena.offload({ leaves }));
-      for (const inline of binaryLeaves(envelope.value)) {
+      for (const inline of binaryLeaves(envelope)) {
         assert.ok(
           isSharedBacked(inline) || byteLengthOf(inline) < kMinBytes,
           'a large leaf stayed in the envelope',
@@ -167,7 +168,7 @@ test('leaves of at least minBytes leave the envelope and come back over shared m
           assert.ok(isSharedBacked(leaf), 'a large view was copied');
         else assert.ok(!isSharedBacked(leaf), 'a small leaf came back over shared memory');
       });
-      arena.release(restored);
+      release(restored);
     }),
     { seed: kSeed, numRuns: 200 },
   );
@@ -181,7 +182,7 @@ test('a restored large view aliases the arena: no copy was made on the receiving
   const again = new Float64Array(restored.buffer, restored.byteOffset, 1000);
   again[3] = 42; // another view of the same shared bytes
   assert.equal(restored[3], 42);
-  arena.release(restored);
+  release(restored);
 });
 
 test('cycles and shared references come back with the same shape of identities', () => {
@@ -203,7 +204,7 @@ test('cycles and shared references come back with the same shape of identities',
   assert.deepEqual([...(restored.set as Set<unknown>)], [restored.big, restored]);
   assert.ok((restored.big as Uint16Array).buffer instanceof SharedArrayBuffer);
   assert.deepStrictEqual(restored.big, big);
-  arena.release(restored);
+  release(restored);
 });
 
 test('overlapping views of one buffer keep aliasing; a buffer that is itself a leaf comes back as an owned ArrayBuffer', () => {
@@ -223,7 +224,7 @@ test('overlapping views of one buffer keep aliasing; a buffer that is itself a l
   assert.equal(copied.view.buffer, copied.backing);
   assert.equal(copied.view.byteOffset, 512);
   assert.deepStrictEqual(copied, withBuffer);
-  arena.release(restored);
+  release(restored);
   assert.equal(arena.stats().bytesInUse, 0, 'a copy-out unit returns its space at once');
 });
 
@@ -238,14 +239,14 @@ test('Buffers come back as Buffers, large or small, and a small pooled Buffer do
   assert.ok(Buffer.isBuffer(restored.small) && Buffer.isBuffer(restored.large));
   assert.equal(restored.small.toString(), 'hi');
   assert.deepStrictEqual(restored.large, large);
-  arena.release(restored);
+  release(restored);
 });
 
 test('a caller SharedArrayBuffer is shared as cloning shares it, never copied into the arena', () => {
   const arena = new Arena({ bytes: 2 ** 20, minBytes: kMinBytes });
   const shared = new Int32Array(new SharedArrayBuffer(4096));
   const envelope = arena.offload({ shared });
-  assert.equal(envelope.unit, null);
+  assert.equal(copiedIn(envelope), false);
   assert.equal(arena.stats().bytesInUse, 0);
   const restored = arena.restore(structuredClone(envelope));
   Atomics.store(shared, 5, 99);
@@ -256,8 +257,8 @@ test('a value without binary leaves passes through untouched and the envelope is
   const arena = new Arena({ bytes: 2 ** 20, minBytes: kMinBytes });
   const value = { a: 1, b: [new Date(0), /x/g, 2n, new Map([[1, 'one']])] };
   const envelope: ArenaEnvelope<typeof value> = arena.offload(value);
-  assert.equal(envelope.value, value);
-  assert.equal(envelope.unit, null);
+  assert.equal(postedValueOf(envelope), value);
+  assert.equal(copiedIn(envelope), false);
   assert.deepStrictEqual(arena.restore(structuredClone(envelope)), value);
 });
 
@@ -276,6 +277,6 @@ test('the root itself may be a leaf, and class instances cross as plain objects 
     structuredClone(arena.offload(new Frame(new Uint8Array(1000).fill(3), 9))),
   );
   assert.deepStrictEqual(restored, structuredClone(new Frame(new Uint8Array(1000).fill(3), 9)));
-  arena.release(restoredRoot);
-  arena.release(restored);
+  release(restoredRoot);
+  release(restored);
 });

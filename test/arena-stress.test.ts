@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { Arena } from '../dist/memory/arena/index.js';
+import { Arena, release, keep } from '../dist/memory/arena/index.js';
 import {
   checkItem,
   makeItem,
@@ -84,15 +84,15 @@ test(
         if (roll < 0.25 && held.length < kMainHeld) {
           held.push({ item, stream, seq });
         } else if (roll < 0.3 && kept.length < 50) {
-          kept.push({ copy: arena.keep(item), stream, seq });
-          arena.release(item);
+          kept.push({ copy: keep(item), stream, seq });
+          release(item);
         } else {
-          arena.release(item);
+          release(item);
         }
         if (held.length > 0 && decide() < 0.3) {
           const oldest = held.shift()!;
           checkItem(oldest.item, oldest.stream, oldest.seq);
-          arena.release(oldest.item);
+          release(oldest.item);
         }
       };
       const writers = [1, 2].map((stream) =>
@@ -148,7 +148,7 @@ test(
 
     for (const { item, stream, seq } of held.splice(0)) {
       checkItem(item, stream, seq);
-      arena.release(item);
+      release(item);
     }
     for (const { copy, stream, seq } of kept) {
       checkItem(copy, stream, seq);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { Arena, type ArenaEnvelope } from '../dist/memory/arena/index.js';
+import { Arena, type ArenaEnvelope, release } from '../dist/memory/arena/index.js';
 import { fixture } from './helpers.ts';
 
 test('a worker rebuilds the arena from share(); values cross both ways with the same types and contents', async () => {
@@ -30,7 +30,7 @@ test('a worker rebuilds the arena from share(); values cross both ways with the 
       assert.deepStrictEqual(back.value, value);
       assert.ok(back.value.frame.buffer instanceof SharedArrayBuffer);
       assert.ok(Buffer.isBuffer(back.value.raw));
-      arena.release(back);
+      release(back);
     }
     assert.equal(arena.stats().bytesInUse, 0, 'the worker released what it restored');
   } finally {
@@ -56,5 +56,5 @@ test("a worker killed in the middle of a unit leaves nothing stuck: reclaimHandl
   assert.deepEqual([arena.stats().bytesInUse, arena.stats().units], [0, 0]);
   const restored = arena.restore(arena.offload(new Uint8Array(200_000).fill(3)));
   assert.equal(restored.length, 200_000, 'the whole arena is usable again');
-  arena.release(restored);
+  release(restored);
 });

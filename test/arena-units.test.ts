@@ -2,7 +2,7 @@
 // the ticket crossing as data, endUnit returning the whole unit's space; abort; close; reclaim.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Arena, ArenaUnit } from '../dist/memory/arena/index.js';
+import { Arena, ArenaUnit, release } from '../dist/memory/arena/index.js';
 import { KeelError } from '../dist/errors.js';
 
 function patterned(byteLength: number, seed: number): Uint8Array {
@@ -91,7 +91,7 @@ test('an envelope is restored once: a second restore is refused and does not fre
   assert.throws(() => arena.restore(structuredClone(envelope)), { code: 'ERR_INVALID_ARGUMENT' });
   assert.deepEqual(restored.data, patterned(5000, 5));
   assert.ok(arena.stats().bytesInUse > 0);
-  arena.release(restored);
+  release(restored);
   assert.equal(arena.stats().bytesInUse, 0);
 });
 
@@ -129,7 +129,7 @@ test('after close no unit begins (ERR_CLOSED) while units in flight still restor
   }
   const restored = arena.restore(envelope);
   assert.deepEqual(restored.data, patterned(5000, 6));
-  assert.equal(arena.release(restored), 1);
+  assert.equal(release(restored), 1);
   assert.equal(arena.stats().bytesInUse, 0);
 });
 
@@ -165,7 +165,7 @@ test('reclaimHandle frees what a dead handle held (writing, committed, received)
     { code: 'ERR_INVALID_ARGUMENT' },
     'a reclaimed unit cannot be accepted later',
   );
-  assert.equal(arena.release(delivered), 1);
+  assert.equal(release(delivered), 1);
   assert.equal(arena.stats().bytesInUse, 0);
   assert.ok(received);
   assert.throws(() => arena.reclaimHandle(arena.handleId), { code: 'ERR_INVALID_ARGUMENT' });

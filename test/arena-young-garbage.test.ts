@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Arena } from '../dist/memory/arena/index.js';
+import { Arena, release } from '../dist/memory/arena/index.js';
 
 // `npm test` passes --expose-gc; run alone, the flag is set here (V8 accepts it after start-up).
 setFlagsFromString('--expose-gc');
@@ -29,10 +29,10 @@ test('a received container released at once dies young: nothing of it is promote
         source.seq = round;
         const received = arena.restore(arena.offload(source));
         assert.equal(received.seq, round);
-        arena.release(received);
+        release(received);
       }
       await delay(12);
-      arena.release(arena.restore(arena.offload(source.frame))); // flushes the pending list
+      release(arena.restore(arena.offload(source.frame))); // flushes the pending list
       gc({ type: 'minor', execution: 'sync' });
       afterEach();
     }
@@ -59,7 +59,7 @@ test('a value released at once leaves nothing queued: its pin is collectable bef
     for (let round = 0; round < 20; round++) {
       const received = arena.restore(arena.offload({ frame: new Uint8Array(4096).fill(round) }));
       pins.push(new WeakRef(received.frame.buffer));
-      arena.release(received);
+      release(received);
     }
   })();
   await nextTurn(); // WeakRef targets are kept until the end of the current job

@@ -121,7 +121,7 @@ async function keelPool(threads, mode) {
   });
   const moduleRef = new URL('keel-remote.mjs', kFixtures);
   const echo = (bytes) => pool.run(moduleRef, 'echo', [bytes]);
-  if (arena !== undefined) await probeArena(echo, pool, arena);
+  if (arena !== undefined) await probeArena(echo, pool, keel.release);
   const arenaSettings = arena ? `, arena: new Arena({ bytes: ${kArenaBytes / 2 ** 20} MiB })` : '';
   const how = {
     allocate:
@@ -138,11 +138,11 @@ async function keelPool(threads, mode) {
             inArena.set(frame);
             return inArena;
           },
-          next: (sent, back) => (arena.release(sent), back),
+          next: (sent, back) => (keel.release(sent), back),
         }
       : {
           // The caller's frame stays its own: send it again; give the received view's space back.
-          next: mode === 'none' ? continueWithResult : (sent, back) => (arena.release(back), sent),
+          next: mode === 'none' ? continueWithResult : (sent, back) => (keel.release(back), sent),
         }),
     ...(arena === undefined ? {} : { stats: () => arenaStats(arena) }),
     close: () => pool.close(),
@@ -154,7 +154,7 @@ async function keelPool(threads, mode) {
   };
 }
 
-async function probeArena(echo, pool, arena) {
+async function probeArena(echo, pool, release) {
   const back = await echo(new Uint8Array(2 ** 20));
   if (!(back.buffer instanceof SharedArrayBuffer)) {
     await pool.close();
@@ -162,5 +162,5 @@ async function probeArena(echo, pool, arena) {
       'new Pool({ arena }) is not wired in this build: the result crossed by copying (its buffer is an ArrayBuffer, not the arena)',
     );
   }
-  arena.release(back);
+  release(back);
 }

@@ -67,23 +67,23 @@ async function keelRemote(kind, withArena) {
   const arena = withArena ? new keel.Arena({ bytes: kArenaBytes }) : undefined;
   const options = arena === undefined ? { kind } : { kind, arena };
   const remote = await keel.spawn(new URL('keel-remote.mjs', kFixtures), 'make', [], options);
-  if (arena !== undefined) await probeArena(keel, remote, arena);
+  if (arena !== undefined) await probeArena(keel, remote);
   return {
     call: (x) => remote.noop(x),
     echo: (bytes) => remote.echo(bytes),
     frame: () => remote.frame(),
-    ...(arena === undefined ? {} : { release: (value) => arena.release(value) }),
+    ...(arena === undefined ? {} : { release: (value) => keel.release(value) }),
     ...(arena === undefined ? {} : { stats: () => arenaStats(arena) }),
     close: () => keel.close(remote),
     settings:
       `spawn(url, 'make', [], { kind: '${kind}'${arena ? `, arena: new Arena({ bytes: ${kArenaBytes / 2 ** 20} MiB }) ` : ' '}})` +
-      `${arena ? ', each received frame released with arena.release(frame)' : ''}` +
+      `${arena ? ', each received frame released with release(frame)' : ''}` +
       sourcesNote(sources, withArena ? ['Arena'] : []),
     version: installedVersion('keel'),
   };
 }
 
-async function probeArena(keel, remote, arena) {
+async function probeArena(keel, remote) {
   const frame = await remote.frame();
   checkFrame(frame, 'keel-arena probe');
   if (!(frame.buffer instanceof SharedArrayBuffer)) {
@@ -92,7 +92,7 @@ async function probeArena(keel, remote, arena) {
       "spawn(..., { arena }) is not wired in this build: the frame crossed by copying (its buffer is an ArrayBuffer, not the arena's memory)",
     );
   }
-  arena.release(frame);
+  keel.release(frame);
 }
 
 /** The arena's counters worth keeping beside a result: copies it fell back to, waits. */

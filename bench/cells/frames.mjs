@@ -123,7 +123,7 @@ async function measureStream(producer) {
   const receive = (frame) => {
     const latencyUs = ageNs(frame) / 1000;
     checkFrame(frame, lib);
-    arena.release(frame);
+    keel.release(frame);
     return latencyUs;
   };
 
@@ -152,7 +152,7 @@ async function measureStream(producer) {
   return {
     version: installedVersion('keel'),
     settings:
-      `iterateInWorker(url, '${producer}', [{ count, intervalMs }], { arena: new Arena({ bytes: ${kArenaBytes / 2 ** 20} MiB }), buffer: ${kStreamBuffer} }), ${kProducers[producer]}, each frame released with arena.release(frame); phase 1 paced at ${kPacedIntervalMs} ms per frame` +
+      `iterateInWorker(url, '${producer}', [{ count, intervalMs }], { arena: new Arena({ bytes: ${kArenaBytes / 2 ** 20} MiB }), buffer: ${kStreamBuffer} }), ${kProducers[producer]}, each frame released with release(frame); phase 1 paced at ${kPacedIntervalMs} ms per frame` +
       sourcesNote(sources, ['Arena']),
     params: {
       frameBytes: kFrameBytes,

@@ -1,15 +1,16 @@
 /**
- * The caller's half of moving values to and from one worker (memory/transit.ts): its arena
- * handle, and the space to give back when the worker dies. Pool and spawn share it.
+ * The caller's half of moving values to and from one worker (memory/arena/transit.ts): its
+ * arena handle, and the space to give back when the worker dies. Pool, spawn and streams share it.
  */
-import type { Arena, PackedClaim, ArenaShared } from '../memory/arena/index.js';
+import type { Arena, ArenaShared } from '../memory/arena/index.js';
 import {
   discardClaim,
   discardUnpacked,
   packValue,
   unpackValue,
+  type PackedClaim,
   type PackedValue,
-} from '../memory/transit.js';
+} from '../memory/arena/transit.js';
 import type { ValueMarks } from '../protocol/messages.js';
 
 export class BinaryLink {

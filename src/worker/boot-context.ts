@@ -2,15 +2,15 @@
  * What a worker learned at boot that its servers need: the arena it shares with its caller.
  */
 import { Arena, release, type ArenaShared, type ArenaWaitOptions } from '../memory/arena/index.js';
-import { adoptCurrentArena } from '../memory/arena/current.js';
 import {
+  adoptCurrentArena,
   claimHasHolds,
   discardClaim,
   packValue,
   packValueWaiting,
   unpackValue,
   type PackedValue,
-} from '../memory/transit.js';
+} from '../memory/arena/transit.js';
 import type { ValueMarks } from '../protocol/messages.js';
 
 let workerArena: Arena | undefined;

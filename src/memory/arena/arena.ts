@@ -3,9 +3,10 @@
  */
 
 import { invalidArgument } from '../../errors.js';
+import { copyBytes } from '../copy-bytes.js';
 import { currentArena } from './current.js';
 import { ArenaEngine } from './engine.js';
-import { type ArenaEnvelope, type ArenaTicket, isEnvelope } from './envelope.js';
+import { type ArenaEnvelope, isEnvelope } from './envelope.js';
 import {
   kFallbacksWord,
   kHighWaterBlocksWord,
@@ -13,18 +14,18 @@ import {
   kUsedBlocksWord,
   kWaitsWord,
 } from './layout.js';
-import { copyBytes, leafTypeOfPrototype, type LeafType } from './leaf-types.js';
-import { keepValue, releaseValue } from './lifetimes.js';
+import { leafTypeOfPrototype, type LeafType } from './leaf-types.js';
 import { ArenaMemory } from './memory.js';
 import {
   type ArenaOptions,
   type ArenaShared,
   type ArenaStats,
+  type ArenaTicket,
   type ArenaWaitOptions,
   checkCount,
   checkTicket,
   validateOptions,
-  validateWait,
+  waitDeadlineMs,
 } from './options.js';
 import type { UnitWriter } from './unit-writer.js';
 
@@ -34,19 +35,12 @@ import type { UnitWriter } from './unit-writer.js';
  */
 const kUnitWriter = Symbol('keel.arena.unitWriter');
 type UnitWithWriter = ArenaUnit & { [kUnitWriter]?: UnitWriter };
-/** Each handle's engine, for keel's own transports (memory/transit.ts); not exported publicly. */
-const kEngines = new WeakMap<Arena, ArenaEngine>();
-
-/** The engine behind a handle (keel-internal). */
-export function engineOf(arena: Arena): ArenaEngine {
-  const engine = kEngines.get(arena);
-  if (engine === undefined) throw invalidArgument('arena', 'an Arena', arena);
-  return engine;
-}
 
 /** A TypedArray constructor (or Node's Buffer) that `allocate` can build over the arena. */
 export interface ArenaViewConstructor<V extends ArrayBufferView> {
+  /** The type's prototype: `allocate` recognises the type by it (a subclass is refused). */
   readonly prototype: V;
+  /** The constructor's name, as in `Float32Array.name`. */
   readonly name: string;
 }
 
@@ -78,7 +72,7 @@ let adoptedEngine: ArenaEngine | undefined;
  * port.postMessage(envelope);                   // a few hundred bytes
  * // on the other side, with const far = Arena.fromShared(data), data = arena.share():
  * const { frame } = far.restore(envelope);      // a Uint8Array over the arena, no copy
- * far.release(frame);                           // or let it be garbage-collected
+ * release(frame);                               // or let it be garbage-collected
  */
 export class Arena {
   readonly #engine: ArenaEngine;
@@ -89,14 +83,12 @@ export class Arena {
       this.#engine = adoptedEngine;
       this.#creator = false;
       adoptedEngine = undefined;
-      kEngines.set(this, this.#engine);
       return;
     }
     const sizes = validateOptions(options);
     const memory = ArenaMemory.create(sizes);
     this.#engine = new ArenaEngine(memory, memory.newHandleId(), sizes.minBytes);
     this.#creator = true;
-    kEngines.set(this, this.#engine);
   }
 
   /**
@@ -204,7 +196,7 @@ export class Arena {
    * port.postMessage(arena.offload({ frame, meta }));
    */
   offload<T>(value: T): ArenaEnvelope<T> {
-    return this.#engine.offloadNow(value);
+    return this.#engine.offloadNow(value) as ArenaEnvelope<T>;
   }
 
   /**
@@ -217,9 +209,17 @@ export class Arena {
    * @example
    * port.postMessage(await arena.offloadAsync(frame, { timeoutMs: 5000, signal }));
    */
-  async offloadAsync<T>(value: T, options: ArenaWaitOptions = {}): Promise<ArenaEnvelope<T>> {
-    const { deadlineMs, signal } = validateWait(options);
-    return this.#engine.offloadWaiting(value, deadlineMs, signal);
+  offloadAsync<T>(value: T, options: ArenaWaitOptions = {}): Promise<ArenaEnvelope<T>> {
+    let deadlineMs: number;
+    try {
+      deadlineMs = waitDeadlineMs(options);
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a KeelError from the validation
+      return Promise.reject(error);
+    }
+    return this.#engine.offloadWaiting(value, deadlineMs, options.signal) as Promise<
+      ArenaEnvelope<T>
+    >;
   }
 
   /**
@@ -233,7 +233,7 @@ export class Arena {
    */
   restore<T>(envelope: ArenaEnvelope<T>): T {
     if (!isEnvelope(envelope)) throw invalidArgument('envelope', 'an arena envelope', envelope);
-    return this.#engine.restore(envelope);
+    return this.#engine.restore(envelope) as T;
   }
 
   /**
@@ -265,18 +265,6 @@ export class Arena {
   }
 
   /**
-   * Returns now the space of every unit whose views `value` (a restored value, a view, or any
-   * structure holding them) reaches. The views must not be used afterwards: their bytes may
-   * be overwritten by a later item. Returns how many units ended.
-   *
-   * @example
-   * const frame = arena.restore(envelope); draw(frame); arena.release(frame);
-   */
-  release(value: unknown): number {
-    return releaseValue(value);
-  }
-
-  /**
    * Sender side: gives back the space of an envelope that will never be restored (posting it
    * failed, or its receiver died before restoring it). Harmless if it was restored, ended or
    * reclaimed already: returns false then.
@@ -286,20 +274,7 @@ export class Arena {
    */
   discard(envelope: ArenaEnvelope): boolean {
     if (!isEnvelope(envelope)) throw invalidArgument('envelope', 'an arena envelope', envelope);
-    if (envelope.unit !== null) checkTicket(envelope.unit);
     return this.#engine.discard(envelope);
-  }
-
-  /**
-   * A copy of `value` that owns its memory: containers copied, every arena-backed view copied
-   * into an ArrayBuffer of its own (same type, Buffers stay Buffers); other leaves shared.
-   * Does not release the original.
-   *
-   * @example
-   * const mine = arena.keep(item); arena.release(item);
-   */
-  keep<T>(value: T): T {
-    return keepValue(value);
   }
 
   /** Arena-wide counters, read without locking (any thread). */
@@ -426,8 +401,7 @@ export class Arena {
     if (!Number.isInteger(byteLength) || byteLength < 0) {
       throw invalidArgument('byteLength', 'a non-negative integer', byteLength);
     }
-    const { deadlineMs, signal } = validateWait(options);
-    return this.#engine.waitForSpace(byteLength, deadlineMs, signal);
+    return this.#engine.waitForSpace(byteLength, waitDeadlineMs(options), options.signal);
   }
 
   /** For transports: count leaves that crossed by copying for their own reasons. */

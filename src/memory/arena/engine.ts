@@ -1,57 +1,23 @@
 /**
- * The engine behind `Arena` on one thread: offload (try and wait variants), restore, and the
- * unit protocol's receiver half. Arguments arrive validated.
+ * The engine behind `Arena` on one thread: offload (offload.ts, try and wait variants), restore
+ * and discard of envelopes (envelope.ts, restore.ts, held-part.ts), `allocate`, and the unit
+ * protocol's receiver half, which takes the same steps as a restored value. Arguments arrive
+ * validated.
  */
 
 import { invalidArgument, KeelError } from '../../errors.js';
-import { type DirectOffload, DirectOffloader } from './direct-offload.js';
-import { HeldParts, holdsAnything } from './held-part.js';
-import type {
-  ArenaClaim,
-  ArenaEnvelope,
-  ArenaTicket,
-  HoldTicket,
-  PackedClaim,
-} from './envelope.js';
-import {
-  type FlatEnvelope,
-  heldAt,
-  kArenaIdAt,
-  pushHolds,
-  pushUnit,
-  ticketAt,
-} from './flat-envelope.js';
-import { kFallbacksWord, kFreeEpochWord, kWaitsWord } from './layout.js';
-import { bytesPerElement, copyBytes, type LeafType, makeView } from './leaf-types.js';
-import {
-  holdUnit,
-  isArenaBacked,
-  type LeaseOwner,
-  leaseThrough,
-  markArenaBuffer,
-  newPin,
-} from './lifetimes.js';
+import { type ArenaEnvelope, checkedHeldAt, kArenaIdAt } from './envelope.js';
+import { HeldParts, holdsAnything, ticketHeldPart } from './held-part.js';
+import { kFreeEpochWord, kWaitsWord } from './layout.js';
+import { bytesPerElement, type LeafType, makeView } from './leaf-types.js';
+import { holdUnit, type LeaseOwner, markArenaBuffer, newPin } from './lifetimes.js';
 import type { ArenaMemory } from './memory.js';
-import {
-  buildEnvelope,
-  demoteGroup,
-  type LeafGroup,
-  type OffloadPlan,
-  planOffload,
-  type PlacedGroup,
-} from './plan.js';
-import { restoreEnvelope, restoreFlat, type Restored, type RestoreTarget } from './restore.js';
+import { Offloader, type PreparedOffload } from './offload.js';
+import type { ArenaTicket } from './options.js';
+import { restoreValue, type RestoreTarget } from './restore.js';
+import { findSimpleLeaves } from './simple-value.js';
 import { UnitWriter } from './unit-writer.js';
 import { waitForChange, type WaitOutcome } from './wait.js';
-
-/** A plan, and the groups that lie in units this thread holds (forwarded by reference). */
-interface Offload {
-  readonly plan: OffloadPlan;
-  readonly references: Map<LeafGroup, ArenaTicket>;
-}
-
-/** The holds one offload took, by unit slot (one per unit however many views point into it). */
-type Holds = Map<number, HoldTicket>;
 
 // setImmediate where it exists (Node), else a zero timeout: either lets queued messages run.
 const yieldMacrotask: (callback: (value: unknown) => void) => void =
@@ -65,7 +31,7 @@ export class ArenaEngine implements LeaseOwner {
   readonly arenaId: number;
   readonly #target: RestoreTarget;
   readonly #held: HeldParts;
-  readonly #direct: DirectOffloader;
+  readonly #offloader: Offloader;
   #closed = false;
 
   constructor(memory: ArenaMemory, handleId: number, minBytes: number) {
@@ -75,7 +41,7 @@ export class ArenaEngine implements LeaseOwner {
     this.arenaId = memory.arenaId;
     markArenaBuffer(memory.buffer);
     this.#held = new HeldParts(memory, handleId);
-    this.#direct = new DirectOffloader(memory, handleId, minBytes, this.#held);
+    this.#offloader = new Offloader(memory, handleId, minBytes, this.#held);
     this.#target = {
       buffer: memory.buffer,
       dataOffsetBytes: memory.layout.dataOffsetBytes,
@@ -104,63 +70,49 @@ export class ArenaEngine implements LeaseOwner {
     return new UnitWriter(this.memory, this.handleId);
   }
 
-  /** Try variant: whatever does not fit right now stays inline (a counted fallback). */
-  offloadNow<T>(value: T): ArenaEnvelope<T> {
+  /** Try variant: whatever does not fit right now stays in the value (a counted fallback). */
+  offloadNow(value: unknown): ArenaEnvelope {
     this.assertOpen();
-    const offload = this.#plan(value);
-    const { plan } = offload;
-    const writer = new UnitWriter(this.memory, this.handleId);
-    const placed: PlacedGroup[] = [];
-    const holds: Holds = new Map();
-    try {
-      for (const group of [...plan.groups]) {
-        const referred = this.#referTo(offload, group, holds);
-        if (referred !== null) {
-          placed.push(referred);
-          continue;
-        }
-        const dataOffsetBytes = writer.reserve(group.end - group.start);
-        if (dataOffsetBytes < 0) this.#fallBack(plan, group);
-        else placed.push(this.#copyIn(group, dataOffsetBytes));
-      }
-      return this.#seal(value, plan, placed, writer, holds);
-    } catch (error) {
-      writer.abort();
-      this.#dropHolds(holds);
-      throw error;
-    }
+    return this.#offloader.now(value);
   }
 
   /**
-   * The direct path (direct-offload.ts): the flat form of a simple value in one pass, or
-   * undefined when the value needs the general path or a leaf does not fit right now (the
-   * general path then decides: a fallback, or a wait). Never waits.
+   * Wait variant: every group placed at once, waiting (without blocking the thread) for room.
+   * The first attempt runs now, so a value that fits settles without a wait.
    */
-  offloadDirect(value: unknown): DirectOffload | undefined {
-    this.assertOpen();
-    return this.#direct.offload(value);
+  offloadWaiting(value: unknown, deadlineMs: number, signal?: AbortSignal): Promise<ArenaEnvelope> {
+    let simple;
+    try {
+      this.assertOpen();
+      simple = findSimpleLeaves(value, this.minBytes);
+      const envelope = simple === null ? null : this.#offloader.placeSimple(value, simple);
+      if (envelope !== null) return Promise.resolve(envelope);
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what the attempt threw (a KeelError, or a getter's own error), as an async function would
+      return Promise.reject(error);
+    }
+    return this.#offloadAfterWaits(value, simple, deadlineMs, signal);
   }
 
-  /** Wait variant: waits (without blocking the thread) until every group fits at once. */
-  async offloadWaiting<T>(
-    value: T,
+  async #offloadAfterWaits(
+    value: unknown,
+    simple: ReturnType<typeof findSimpleLeaves>,
     deadlineMs: number,
-    signal?: AbortSignal,
-  ): Promise<ArenaEnvelope<T>> {
-    this.assertOpen();
-    const offload = this.#plan(value);
-    const { plan } = offload;
-    this.#fitWhole(offload);
+    signal: AbortSignal | undefined,
+  ): Promise<ArenaEnvelope> {
+    const prepared: PreparedOffload = this.#offloader.prepare(value, simple);
     let waited = false;
     for (;;) {
       this.assertOpen();
       const epoch = this.memory.epoch();
-      const envelope = this.#tryPlaceAll(value, offload);
+      const envelope = this.#offloader.placeAll(value, prepared);
       if (envelope !== null) return envelope;
       if (!waited) this.memory.count(kWaitsWord, 1);
       waited = true;
-      if ((await this.#awaitFree(epoch, deadlineMs, signal)) === 'timed-out')
-        throw this.#timeout(plan);
+      if ((await this.#awaitFree(epoch, deadlineMs, signal)) === 'timed-out') {
+        const bytes = this.#offloader.bytesOf(prepared);
+        throw new KeelError('ERR_TIMEOUT', `arena had no room for ${bytes} bytes within timeoutMs`);
+      }
     }
   }
 
@@ -205,31 +157,17 @@ export class ArenaEngine implements LeaseOwner {
     return waitForChange(this.memory.header, kFreeEpochWord, epoch, deadlineMs, signal);
   }
 
-  restore<T>(envelope: ArenaEnvelope<T>): T {
-    this.#checkTicketsOf(envelope);
-    const numbers: number[] = [];
-    pushUnit(numbers, envelope.unit);
-    pushHolds(numbers, envelope.holds);
-    return this.#restoreHeld(numbers, 0, () => restoreEnvelope(envelope, this.#target)) as T;
-  }
-
-  /** Like `restore`, for the flat form (what the transports post): no envelope is rebuilt. */
-  restoreFlat(flat: FlatEnvelope): unknown {
-    const numbers = flat[2];
-    if (numbers[kArenaIdAt] !== this.arenaId) {
-      throw invalidArgument('envelope', 'a value packed for this arena', numbers[kArenaIdAt]);
-    }
-    return this.#restoreHeld(numbers, heldAt(numbers), () => restoreFlat(flat, this.#target));
-  }
-
   /**
-   * Takes the held part at `at` (unit, holds), rebuilds the value over one pin, and ties the
-   * held part to that pin's lifetime (or lets go at once when no view aliases the arena).
+   * Takes what the envelope holds (its unit, its holds), rebuilds the value over one pin, and
+   * ties what it holds to that pin's lifetime (or lets go at once when no view aliases the
+   * arena). Throws, having let go of what it took, on an envelope it cannot restore.
    */
-  #restoreHeld(numbers: readonly number[], at: number, rebuild: () => Restored): unknown {
+  restore(envelope: ArenaEnvelope): unknown {
+    const numbers = this.#numbersOf(envelope);
+    const at = checkedHeldAt(numbers);
     this.#held.accept(numbers, at);
     try {
-      const { value, pin } = rebuild();
+      const { value, pin } = restoreValue(envelope, this.#target);
       if (pin !== null && holdsAnything(numbers, at)) holdUnit(pin, this, numbers, at);
       else this.endHeld(numbers, at);
       return value;
@@ -239,14 +177,18 @@ export class ArenaEngine implements LeaseOwner {
     }
   }
 
+  /**
+   * Sender side: gives back what an envelope holds that was never received (its unit if still
+   * committed, its holds still in flight). False when there was nothing left to give back.
+   */
+  discard(envelope: ArenaEnvelope): boolean {
+    const numbers = this.#numbersOf(envelope);
+    return this.#held.discard(numbers, checkedHeldAt(numbers));
+  }
+
   /** LeaseOwner: lets go of the unit and every hold of the held part at `at`. */
   endHeld(numbers: readonly number[], at: number): void {
     this.#held.end(numbers, at);
-  }
-
-  #checkTicketsOf(claim: ArenaClaim): void {
-    if (claim.unit !== null) this.#checkTicket(claim.unit);
-    for (const hold of claim.holds) this.#checkHold(hold);
   }
 
   /**
@@ -266,8 +208,9 @@ export class ArenaEngine implements LeaseOwner {
         `the arena has no room for ${byteLength} bytes now (${this.memory.freeBlocks() * this.memory.layout.blockBytes} free of ${this.memory.data.byteLength})`,
       );
     }
+    // A held part of its own: the unit triple and no holds, as a received value's.
     const numbers: number[] = new Array<number>(4 + 2 * writer.regionPairs);
-    numbers[writer.commitInto(numbers, 0)] = 0; // no holds
+    numbers[writer.commitInto(numbers, 0)] = 0;
     this.#held.accept(numbers, 0);
     const memory = this.memory;
     const pin = newPin(memory.buffer);
@@ -277,36 +220,18 @@ export class ArenaEngine implements LeaseOwner {
     return view;
   }
 
-  /**
-   * Sender side: gives back what a packed value holds that was never received (its unit if
-   * still committed, its holds still in flight). False when there was nothing left to give back.
-   */
-  discard(claim: PackedClaim): boolean {
-    if (isNumbers(claim)) return this.#held.discard(claim, heldAt(claim));
-    this.#checkTicketsOf(claim);
-    const numbers: number[] = [];
-    pushUnit(numbers, claim.unit);
-    pushHolds(numbers, claim.holds);
-    return this.#held.discard(numbers, 0);
-  }
-
   /** committed -> received by this handle: the unit now survives its writer's death. */
   acceptUnit(ticket: ArenaTicket): void {
     this.#checkTicket(ticket);
     if (ticket.slot < 0) return;
-    if (!this.memory.acceptSlot(ticket.slot, ticket.generation, this.handleId)) {
-      throw new KeelError(
-        'ERR_INVALID_ARGUMENT',
-        `arena unit ${ticket.slot} is gone: it was restored already, or reclaimed after its writer exited`,
-      );
-    }
+    this.#held.accept(ticketHeldPart(ticket.slot, ticket.generation, ticket.regions), 0);
   }
 
   /** Returns a unit's space; false when it had ended already. Any thread, never blocks. */
   endUnit(ticket: ArenaTicket): boolean {
     this.#checkTicket(ticket);
     if (ticket.slot < 0) return false;
-    return this.memory.endSlot(ticket.slot, ticket.generation, ticket.regions);
+    return this.#held.end(ticketHeldPart(ticket.slot, ticket.generation, ticket.regions), 0);
   }
 
   #checkTicket(ticket: ArenaTicket): void {
@@ -316,144 +241,11 @@ export class ArenaEngine implements LeaseOwner {
     }
   }
 
-  #checkHold(hold: HoldTicket): void {
-    this.#checkTicket(hold.unit);
-    if (!(hold.entry >= 0 && hold.entry < this.memory.layout.maxUnits && hold.unit.slot >= 0)) {
-      throw invalidArgument('envelope.holds', 'hold tickets of this arena', hold);
+  #numbersOf(envelope: ArenaEnvelope): readonly number[] {
+    const numbers = envelope[2];
+    if (numbers[kArenaIdAt] !== this.arenaId) {
+      throw invalidArgument('envelope', 'an envelope of this arena', numbers[kArenaIdAt]);
     }
+    return numbers;
   }
-
-  /** Lets go of holds this handle took (`inFlight`: as a sender) or received. */
-  #dropHolds(holds: Holds | readonly HoldTicket[], inFlight = true): void {
-    for (const { entry, generation, unit } of holds.values()) {
-      this.memory.dropHold(entry, generation, this.handleId, inFlight, unit.regions);
-    }
-  }
-
-  /**
-   * Places a group that lies inside a unit this thread holds by taking one more hold on that
-   * unit (once per unit): no copy. Null for other groups, or when every hold entry is taken.
-   */
-  #referTo(offload: Offload, group: LeafGroup, holds: Holds): PlacedGroup | null {
-    const ticket = offload.references.get(group);
-    if (ticket === undefined) return null;
-    if (!holds.has(ticket.slot)) {
-      const hold = this.memory.addHold(ticket.slot, this.handleId);
-      if (hold === null) return null;
-      holds.set(ticket.slot, { ...hold, unit: ticket });
-    }
-    return { group, dataOffsetBytes: group.start - this.memory.layout.dataOffsetBytes };
-  }
-
-  #plan(value: unknown): Offload {
-    const plan = planOffload(value, this.minBytes, isArenaBacked);
-    const references = new Map<LeafGroup, ArenaTicket>();
-    for (const group of plan.groups) {
-      const ticket = group.arenaBacked && !group.copyOut ? this.#unitHolding(group) : undefined;
-      if (ticket !== undefined) references.set(group, ticket);
-    }
-    // A group larger than the whole arena never enters it: it crosses by copying.
-    const capacityBytes = this.memory.data.byteLength;
-    for (const group of plan.groups.filter(
-      (candidate) => candidate.end - candidate.start > capacityBytes,
-    )) {
-      if (!references.has(group)) this.#fallBack(plan, group);
-    }
-    return { plan, references };
-  }
-
-  /** The unit this thread holds whose blocks contain `group` (a view over one of its pins). */
-  #unitHolding(group: LeafGroup): ArenaTicket | undefined {
-    const lease = leaseThrough(group.source);
-    if (lease === null) return undefined;
-    const dataStart = this.memory.layout.dataOffsetBytes;
-    const unitAt = this.#held.unitIn(lease, group.start - dataStart, group.end - dataStart);
-    return unitAt < 0 ? undefined : (ticketAt(lease.numbers, unitAt, this.arenaId) ?? undefined);
-  }
-
-  /** Groups that together exceed the arena could never be placed at once: the largest go inline. */
-  #fitWhole({ plan, references }: Offload): void {
-    const capacityBlocks = this.memory.layout.blockCount;
-    const copied = plan.groups.filter((group) => !references.has(group));
-    let blocks = copied.reduce((sum, group) => sum + this.#blocksOf(group), 0);
-    const largestFirst = copied.sort((a, b) => this.#blocksOf(b) - this.#blocksOf(a));
-    for (const group of largestFirst) {
-      if (blocks <= capacityBlocks) break;
-      blocks -= this.#blocksOf(group);
-      this.#fallBack(plan, group);
-    }
-  }
-
-  #fallBack(plan: OffloadPlan, group: LeafGroup): void {
-    plan.groups.splice(plan.groups.indexOf(group), 1);
-    demoteGroup(plan, group);
-    this.memory.count(kFallbacksWord, 1);
-  }
-
-  #copyIn(group: LeafGroup, dataOffsetBytes: number): PlacedGroup {
-    const byteLength = group.end - group.start;
-    const target = this.memory.data.subarray(dataOffsetBytes, dataOffsetBytes + byteLength);
-    copyBytes(target, new Uint8Array(group.source, group.start, byteLength));
-    return { group, dataOffsetBytes };
-  }
-
-  /** All groups or none: a writer never holds part of the space while it waits. */
-  #tryPlaceAll<T>(value: T, offload: Offload): ArenaEnvelope<T> | null {
-    const { plan } = offload;
-    const holds: Holds = new Map();
-    const placed: PlacedGroup[] = [];
-    const toCopy: LeafGroup[] = [];
-    const writer = new UnitWriter(this.memory, this.handleId);
-    try {
-      for (const group of plan.groups) {
-        const referred = this.#referTo(offload, group, holds);
-        if (referred !== null) placed.push(referred);
-        else toCopy.push(group);
-      }
-      const blocksNeeded = toCopy.reduce((sum, group) => sum + this.#blocksOf(group), 0);
-      const offsets =
-        blocksNeeded > this.memory.freeBlocks()
-          ? [-1]
-          : toCopy.map((group) => writer.reserve(group.end - group.start));
-      if (offsets.some((offset) => offset < 0)) {
-        writer.abort();
-        this.#dropHolds(holds);
-        return null;
-      }
-      toCopy.forEach((group, index) => placed.push(this.#copyIn(group, offsets[index] ?? 0)));
-      return this.#seal(value, plan, placed, writer, holds);
-    } catch (error) {
-      writer.abort();
-      this.#dropHolds(holds);
-      throw error;
-    }
-  }
-
-  #seal<T>(
-    value: T,
-    plan: OffloadPlan,
-    placed: PlacedGroup[],
-    writer: UnitWriter,
-    holds: Holds,
-  ): ArenaEnvelope<T> {
-    const envelope = buildEnvelope(value, placed, plan.inline, null, [...holds.values()]);
-    if (writer.reservedBytes === 0) {
-      writer.abort();
-      return envelope;
-    }
-    return { ...envelope, unit: writer.commit() };
-  }
-
-  #blocksOf(group: LeafGroup): number {
-    return Math.max(1, Math.ceil((group.end - group.start) / this.memory.layout.blockBytes));
-  }
-
-  #timeout(plan: OffloadPlan): KeelError {
-    const bytes = plan.groups.reduce((sum, group) => sum + group.end - group.start, 0);
-    return new KeelError('ERR_TIMEOUT', `arena had no room for ${bytes} bytes within timeoutMs`);
-  }
-}
-
-function isNumbers(claim: PackedClaim): claim is readonly number[] {
-  return Array.isArray(claim);
 }

@@ -1,15 +1,16 @@
 /**
- * What one thread does with the held part of an arena value's numbers (flat-envelope.ts): the
- * unit triple and the holds a receiver takes on, gives back when its views go, or a sender gives
- * back when the value was never received. Works on the numbers in place: a lease keeps the very
- * array its value arrived with, and nothing here allocates.
+ * What one thread does with the held part of an envelope's numbers (envelope.ts): the unit
+ * triple and the holds a receiver takes on, gives back when its views go, or a sender gives back
+ * when the value was never received. Works on the numbers in place: a lease keeps the very
+ * array its value arrived with, and nothing here allocates. The unit protocol's receiver half
+ * (`acceptUnit`, `endUnit`) runs here too, on a ticket written as a held part (`ticketHeldPart`).
  *
  * Which side calls what: a receiver `accept`s once, then `end`s once (its lease, lifetimes.ts);
  * a sender whose post failed `discard`s. None of them blocks; each step is one CAS on a unit
  * slot or hold entry (memory.ts argues why that survives a thread killed at any instruction).
  */
 import { invalidArgument, KeelError } from '../../errors.js';
-import { afterUnit } from './flat-envelope.js';
+import { afterUnit } from './envelope.js';
 import type { UnitLease } from './lifetimes.js';
 import type { ArenaMemory } from './memory.js';
 
@@ -56,11 +57,15 @@ export class HeldParts {
     }
   }
 
-  /** Receiver side: lets go of the unit and of the first `holdLimit` holds of the part at `at`. */
-  end(numbers: readonly number[], at: number, holdLimit = Infinity): void {
+  /**
+   * Receiver side: lets go of the unit and of the first `holdLimit` holds of the part at `at`.
+   * False when none of them was still held (ended already, or reclaimed).
+   */
+  end(numbers: readonly number[], at: number, holdLimit = Infinity): boolean {
     const memory = this.#memory;
     const slot = numbers[at] ?? -1;
-    if (slot >= 0) memory.endSlot(slot, numbers[at + 1]!, numbers, false, at + 3, numbers[at + 2]);
+    let ended =
+      slot >= 0 && memory.endSlot(slot, numbers[at + 1]!, numbers, false, at + 3, numbers[at + 2]);
     let position = afterUnit(numbers, at);
     const count = Math.min(numbers[position++] ?? 0, holdLimit);
     for (let index = 0; index < count; index++) {
@@ -68,9 +73,14 @@ export class HeldParts {
       const entry = numbers[position] ?? -1;
       const generation = numbers[position + 1] ?? 0;
       const regionPairs = numbers[unitAt + 2];
-      memory.dropHold(entry, generation, this.#handleId, false, numbers, unitAt + 3, regionPairs);
+      if (
+        memory.dropHold(entry, generation, this.#handleId, false, numbers, unitAt + 3, regionPairs)
+      ) {
+        ended = true;
+      }
       position = afterUnit(numbers, unitAt);
     }
+    return ended;
   }
 
   /**
@@ -138,6 +148,25 @@ export class HeldParts {
     const slot = numbers[at] ?? -1;
     return slot < this.#memory.layout.maxUnits && afterUnit(numbers, at) <= numbers.length;
   }
+}
+
+/**
+ * A unit protocol ticket written as a held part (its unit triple, no holds), so that accepting
+ * and ending it take the same steps as a restored value's.
+ */
+export function ticketHeldPart(
+  slot: number,
+  generation: number,
+  regions: readonly number[],
+): number[] {
+  const pairs = regions.length >> 1;
+  const numbers = new Array<number>(4 + 2 * pairs);
+  numbers[0] = slot;
+  numbers[1] = generation;
+  numbers[2] = pairs;
+  for (let index = 0; index < 2 * pairs; index++) numbers[3 + index] = regions[index]!;
+  numbers[3 + 2 * pairs] = 0; // no holds
+  return numbers;
 }
 
 /** True when the held part at `at` holds a unit or a hold (something to give back). */

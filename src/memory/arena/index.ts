@@ -1,25 +1,27 @@
 /**
- * The arena component: what the rest of keel (and src/index.ts) imports. See docs/arena.md.
+ * The arena component's public surface, for src/index.ts to re-export by name and for the rest
+ * of keel to build `Arena`s from options. keel's transports reach the arena through
+ * `transit.ts` only. See docs/arena.md.
  */
 
 export { Arena, ArenaUnit, type ArenaViewConstructor } from './arena.js';
-export type { ArenaOptions, ArenaShared, ArenaStats, ArenaWaitOptions } from './options.js';
 export type {
-  ArenaClaim,
-  ArenaEnvelope,
+  ArenaOptions,
+  ArenaShared,
+  ArenaStats,
   ArenaTicket,
-  HoldTicket,
-  LeafMarker,
-  PackedClaim,
-} from './envelope.js';
-export type { LeafType } from './leaf-types.js';
+  ArenaWaitOptions,
+} from './options.js';
+export { validateOptions as validateArenaOptions } from './options.js';
+export type { ArenaEnvelope } from './envelope.js';
 
 import { keepValue, releaseValue } from './lifetimes.js';
 
 /**
- * Returns now the arena space of every unit whose views `value` reaches (any arena, any
- * thread's handle); otherwise space returns when the views are garbage-collected. Returns how
- * many units ended. Views of `value` must not be used afterwards.
+ * Returns now the arena space of every unit whose views `value` reaches (a restored value, a
+ * view, or any structure holding them; any arena, any thread's handle); otherwise space
+ * returns when the views are garbage-collected. Returns how many units ended. The views must
+ * not be used afterwards: their bytes may be overwritten by a later item.
  *
  * @example
  * const frame = await camera.next(); draw(frame); release(frame);
@@ -29,8 +31,9 @@ export function release(value: unknown): number {
 }
 
 /**
- * A copy of `value` that owns its memory: every arena-backed view copied into its own buffer
- * (same type; Buffers stay Buffers), containers copied, other leaves shared.
+ * A copy of `value` that owns its memory: containers copied, every arena-backed view copied
+ * into a buffer of its own (same type; Buffers stay Buffers), other leaves shared. Does not
+ * release the original.
  *
  * @example
  * const kept = keep(frame); release(frame);

@@ -2,8 +2,9 @@
  * Binary leaves: recognising them, naming their type, rebuilding a view of the same type.
  * Portable: Node's `Buffer` and `Float16Array` are used only when the platform has them.
  */
+import { copyBytes } from '../copy-bytes.js';
 
-/** The type of a binary leaf, as carried in an envelope (a string survives cloning). */
+/** The type of a binary leaf (its code in an envelope is its index in kLeafTypes). */
 export type LeafType =
   | 'Int8Array'
   | 'Uint8Array'
@@ -28,13 +29,7 @@ type ViewConstructor = new (
 ) => ArrayBufferView;
 
 interface NodeBufferStatic {
-  from(
-    buffer: ArrayBufferLike,
-    byteOffset: number,
-    length: number,
-  ): Uint8Array & {
-    fill(value: Uint8Array): unknown;
-  };
+  from(buffer: ArrayBufferLike, byteOffset: number, length: number): Uint8Array;
   prototype: object;
 }
 
@@ -57,7 +52,7 @@ const kViewTypes: readonly LeafType[] = [
   'DataView',
 ];
 
-/** Every leaf type, in a fixed order (the flat envelope's type codes are indexes into it). */
+/** Every leaf type, in a fixed order (an envelope's type codes are indexes into it). */
 export const kLeafTypes: readonly LeafType[] = [...kViewTypes, 'Buffer', 'ArrayBuffer'];
 
 const kConstructors = new Map<LeafType, ViewConstructor>();
@@ -95,6 +90,9 @@ export function bytesPerElement(type: LeafType): number {
   return constructor?.BYTES_PER_ELEMENT ?? 1;
 }
 
+/** Bytes per element of each leaf type, by its envelope code (its index in kLeafTypes). */
+export const kLeafElementBytes: readonly number[] = kLeafTypes.map(bytesPerElement);
+
 /** The length to rebuild a view with: elements for typed arrays, bytes otherwise. */
 export function viewLength(view: ArrayBufferView): number {
   return (view as { length?: number }).length ?? view.byteLength;
@@ -114,27 +112,6 @@ export function makeView(
   const constructor = kConstructors.get(type);
   if (constructor === undefined) throw new TypeError(`unknown binary leaf type ${type}`);
   return new constructor(buffer, byteOffset, length);
-}
-
-// Below this size the Buffer allocation of the fast path costs more than it saves.
-const kFastCopyMinBytes = 16384;
-
-/**
- * Copies `source` into `target` (same length). V8 copies to or from shared memory with a
- * relaxed-atomic word loop (TypedArray#set: 55 us for 1.2 MB here, against 33 us for plain
- * memory); Node's Buffer#fill with a Buffer value of the same length is one libc memcpy
- * (36 us), so it is used when the platform has Buffer.
- */
-export function copyBytes(target: Uint8Array, source: Uint8Array): void {
-  if (
-    NodeBuffer !== undefined &&
-    source.byteLength >= kFastCopyMinBytes &&
-    source.byteLength === target.byteLength
-  ) {
-    NodeBuffer.from(target.buffer, target.byteOffset, target.byteLength).fill(source);
-  } else {
-    target.set(source);
-  }
 }
 
 /** An owned copy of a view (an ArrayBuffer of its own), of the same type and contents. */

@@ -24,7 +24,7 @@ import { copyView, isSharedArrayBuffer } from './leaf-types.js';
 export interface LeaseOwner {
   /** The arena the held units are in. */
   readonly arenaId: number;
-  /** Ends the unit and the holds of the held part at `heldAt` (flat-envelope.ts). */
+  /** Ends the unit and the holds of the held part at `heldAt` (envelope.ts). */
   endHeld(numbers: readonly number[], heldAt: number): void;
 }
 
@@ -45,7 +45,7 @@ export interface UnitLease {
 
 /**
  * A pin carries its lease in a symbol-keyed property rather than in a WeakMap: adding a
- * property costs tens of nanoseconds, a weak-collection insert ~0.5 µs on the reference VM,
+ * property costs tens of nanoseconds, a weak-collection insert an order of magnitude more,
  * and a pool call restores a unit on each side. null: a pin whose unit is not held (yet).
  */
 const kPinLease = Symbol('keel.arena.pinLease');

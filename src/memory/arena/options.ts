@@ -6,7 +6,6 @@
 import { invalidArgument } from '../../errors.js';
 import { checkSharedBytes, checkSignal, checkTimeoutMs } from '../../options/checks.js';
 import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
-import { type ArenaTicket, isTicket } from './envelope.js';
 import type { MemorySizes } from './memory.js';
 
 /** Options of `new Arena(...)`. */
@@ -56,6 +55,21 @@ export interface ArenaShared {
   readonly buffer: SharedArrayBuffer;
   /** The id of the handle built from this data; `reclaimHandle(id)` once its thread exited. */
   readonly handleId: number;
+}
+
+/**
+ * A committed unit of the unit protocol (`commitUnit`), as its reader needs it: plain data, to
+ * post with the message that tells the reader where its leaves are.
+ */
+export interface ArenaTicket {
+  /** The arena the unit lives in: a ticket of another arena is refused. */
+  readonly arenaId: number;
+  /** The unit's slot; -1 for a unit that reserved nothing (ending it is a no-op). */
+  readonly slot: number;
+  /** The unit slot's generation when the ticket was made: a stale ticket is refused. */
+  readonly generation: number;
+  /** Flat pairs (first block, block count) of the unit's regions in the data area. */
+  readonly regions: readonly number[];
 }
 
 const kDefaultBytes = 64 * 2 ** 20;
@@ -114,19 +128,42 @@ function defaultBlockBytes(bytes: number, minBytes: number): number {
   return blockBytes;
 }
 
-export function validateWait(options: ArenaWaitOptions): {
-  deadlineMs: number;
-  signal: AbortSignal | undefined;
-} {
-  checkOptions<ArenaWaitOptions>('options', options, kWaitKeys);
-  const signal = checkSignal('signal', options.signal);
-  const timeoutMs = checkTimeoutMs('timeoutMs', options.timeoutMs) ?? Infinity;
-  return { deadlineMs: performance.now() + timeoutMs, signal };
+/**
+ * The deadline (a `performance.now()` time, Infinity for none) of wait options, after checking
+ * them. A stream's sender checks options per item, so the common case allocates nothing.
+ */
+export function waitDeadlineMs(options: ArenaWaitOptions): number {
+  if (!hasOnlyWaitKeys(options)) checkOptions<ArenaWaitOptions>('options', options, kWaitKeys);
+  checkSignal('signal', options.signal);
+  const timeoutMs = checkTimeoutMs('timeoutMs', options.timeoutMs);
+  return timeoutMs === undefined || timeoutMs === Infinity
+    ? Infinity
+    : performance.now() + timeoutMs;
+}
+
+/** True for a plain object of wait options (checkOptions names what is wrong otherwise). */
+function hasOnlyWaitKeys(options: unknown): boolean {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) return false;
+  for (const key in options) {
+    if (Object.hasOwn(options, key) && key !== 'signal' && key !== 'timeoutMs') return false;
+  }
+  return true;
 }
 
 export function checkTicket(ticket: ArenaTicket): ArenaTicket {
   if (!isTicket(ticket)) throw invalidArgument('ticket', 'a ticket from commitUnit()', ticket);
   return ticket;
+}
+
+function isTicket(value: unknown): value is ArenaTicket {
+  if (typeof value !== 'object' || value === null) return false;
+  const ticket = value as Partial<Record<keyof ArenaTicket, unknown>>;
+  return (
+    Number.isInteger(ticket.arenaId) &&
+    Number.isInteger(ticket.slot) &&
+    Number.isInteger(ticket.generation) &&
+    Array.isArray(ticket.regions)
+  );
 }
 
 export function checkCount(count: number): number {

@@ -4,7 +4,7 @@
  */
 
 import { KeelError } from '../../errors.js';
-import type { ArenaTicket } from './envelope.js';
+import type { ArenaTicket } from './options.js';
 import type { ArenaMemory } from './memory.js';
 
 type WriterState = 'open' | 'committed' | 'aborted';
@@ -65,7 +65,7 @@ export class UnitWriter {
   }
 
   /**
-   * Like `commit`, writing the unit triple (flat-envelope.ts) into `numbers` from index `at`
+   * Like `commit`, writing the unit triple (envelope.ts) into `numbers` from index `at`
    * instead: 3 + 2 * regionPairs entries (3 when it reserved nothing). Returns the next index.
    */
   commitInto(numbers: number[], at: number): number {

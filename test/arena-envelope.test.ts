@@ -1,15 +1,21 @@
-// A stream item's envelope crosses in a flat numeric form when its shape allows: whatever the
-// value, packing it for a stream, encoding it with the fast lane's codec, decoding and
-// unpacking gives it back deep-equal; simple items (a leaf, or leaves as own properties of a
-// plain object or array) take the lane's compact path.
+// One wire form for every value: whatever the value, packing it (as a stream item or a call
+// value), encoding it with the fast lane's codec, decoding and unpacking gives it back
+// deep-equal, and every byte of the arena comes back. Simple items (a leaf, or leaves as own
+// properties of a plain object or array) take the compact shape and the lane's compact path;
+// anything else takes the general shape of the same form.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { Arena } from '../dist/memory/arena/index.js';
+import { Arena, release } from '../dist/memory/arena/index.js';
 import { nestedValueArbitrary } from './arena-arbitraries.ts';
-import { isFlatEnvelope } from '../dist/memory/arena/flat-envelope.js';
-import { discardClaim, packValue, packValueWaiting, unpackValue } from '../dist/memory/transit.js';
-import { MessageDecoder, MessageEncoder } from '../dist/transport/fast-lane/codec.js';
+import { isGeneralShape } from './arena-envelopes.ts';
+import {
+  discardClaim,
+  packValue,
+  packValueWaiting,
+  unpackValue,
+} from '../dist/memory/arena/transit.js';
+import { MessageDecoder, MessageEncoder } from '../dist/transport/fast-lane/message-encoding.js';
 
 const kSeed = 0x6b65656c;
 const kMinBytes = 256;
@@ -43,7 +49,7 @@ async function crossAsStreamItem(arena: Arena, value: unknown) {
     ...packed.marks,
   });
   return {
-    flat: isFlatEnvelope(packed.value),
+    general: isGeneralShape(packed.value),
     encoding,
     restored: unpackValue(arena, decoded.value, decoded),
   };
@@ -65,14 +71,14 @@ test('any value crosses as a stream item and comes back deep-equal, its arena sp
     fc.asyncProperty(valueArbitrary, async (value) => {
       const { restored } = await crossAsStreamItem(arena, value);
       assert.deepStrictEqual(restored, value);
-      arena.release(restored);
+      release(restored);
       assert.equal(arena.stats().bytesInUse, 0);
     }),
     { seed: kSeed, numRuns: 300 },
   );
 });
 
-test('a frame, or frames as own properties of a plain object or array, take the compact path as views', async () => {
+test('a frame, or frames as own properties of a plain object or array, take the compact shape and path as views', async () => {
   const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
   const frame = new Uint8Array(4096).fill(9);
   const items: unknown[] = [
@@ -85,8 +91,8 @@ test('a frame, or frames as own properties of a plain object or array, take the 
   ];
   (items[5] as { again: unknown }).again = (items[5] as { cloned: unknown }).cloned;
   for (const [index, item] of items.entries()) {
-    const { flat, encoding, restored } = await crossAsStreamItem(arena, item);
-    assert.ok(flat, `item ${index} is flat`);
+    const { general, encoding, restored } = await crossAsStreamItem(arena, item);
+    assert.equal(general, false, `item ${index} has the compact shape`);
     // A view below minBytes crosses in the value, compactly, unless it appears twice: only V8
     // keeps that identity.
     assert.equal(encoding, index === 5 ? 'v8' : 'compact', `item ${index}`);
@@ -95,44 +101,46 @@ test('a frame, or frames as own properties of a plain object or array, take the 
       Array.isArray(restored) ? restored[0] : ((restored as { frame?: unknown }).frame ?? restored)
     ) as Uint8Array;
     assert.ok(view.buffer instanceof SharedArrayBuffer, `item ${index}: a view over the arena`);
-    arena.release(restored);
+    release(restored);
   }
   assert.equal(arena.stats().bytesInUse, 0);
 });
 
-test('markers deeper than the top level, or in a Map, keep the envelope form', async () => {
+test('leaves deeper than the top level, or in a Map or a Set, take the general shape', async () => {
   const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
   const frame = new Uint8Array(4096).fill(2);
-  for (const item of [{ camera: { frame } }, new Map([['frame', frame]]), [[frame]]]) {
-    const { flat, restored } = await crossAsStreamItem(arena, item);
-    assert.equal(flat, false);
+  const items = [{ camera: { frame } }, new Map([['frame', frame]]), [[frame]], new Set([frame])];
+  for (const item of items) {
+    const { general, restored } = await crossAsStreamItem(arena, item);
+    assert.equal(general, true);
     assert.deepStrictEqual(restored, item);
-    arena.release(restored);
+    release(restored);
   }
   assert.equal(arena.stats().bytesInUse, 0);
 });
 
-test('views forwarded by reference keep their holds in the flat form', async () => {
+test('views forwarded by reference keep their holds in the compact shape', async () => {
   const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
   const first = arena.restore(arena.offload(new Uint8Array(8192).fill(4)));
   const second = arena.restore(arena.offload(new Float64Array(1024).fill(0.25)));
   const unitsBefore = arena.stats().units;
   const item = { first, second, tail: first.subarray(4096), seq: 1 };
-  const { flat, restored } = await crossAsStreamItem(arena, item);
-  assert.ok(flat);
+  const { general, restored } = await crossAsStreamItem(arena, item);
+  assert.equal(general, false);
   assert.deepStrictEqual(restored, item);
   assert.equal(arena.stats().units, unitsBefore, 'no unit was added: both crossed by reference');
   assert.equal(restored.first.byteOffset, first.byteOffset);
   assert.equal(restored.second.byteOffset, second.byteOffset);
-  arena.release([first, second]);
+  release([first, second]);
   assert.ok(arena.stats().bytesInUse > 0, 'the restored item still holds both units');
-  arena.release(restored);
+  release(restored);
   assert.equal(arena.stats().bytesInUse, 0);
 });
 
-// The direct path (memory/arena/direct.ts) writes the flat form of simple values in one pass;
-// everything else falls to the general path. Both must give the same values back and give
-// every byte back, whether the value is received or discarded.
+// Simple values are found in one pass (memory/arena/simple-value.ts), everything else by a walk
+// of the whole value (general-value.ts); both are placed and written the same way. Both must
+// give the same values back and give every byte back, whether the value is received or
+// discarded.
 
 /** Packs `value` as an RPC value (never waits: a full arena means a counted copy). */
 function crossAsCall(arena: Arena, value: unknown) {
@@ -141,15 +149,15 @@ function crossAsCall(arena: Arena, value: unknown) {
   return { packed, restored: unpackValue(arena, decoded.value, decoded) };
 }
 
-test('any value crosses as a call value through a small arena (direct, general or copied) and every byte comes back', () => {
-  // 6 KiB: two large leaves do not fit together, so the direct path gives up and the general
-  // path falls back to copying (counted), as a full arena makes it do.
+test('any value crosses as a call value through a small arena (simple, general or copied) and every byte comes back', () => {
+  // 6 KiB: two large leaves do not fit together, so a simple value is found again by the
+  // general finder, which falls back to copying (counted), as a full arena makes it do.
   const arena = new Arena({ bytes: 6 * 1024, minBytes: kMinBytes });
   fc.assert(
     fc.property(valueArbitrary, (value) => {
       const { restored } = crossAsCall(arena, value);
       assert.deepStrictEqual(restored, value);
-      arena.release(restored);
+      release(restored);
       assert.equal(arena.stats().bytesInUse, 0);
     }),
     { seed: kSeed, numRuns: 300 },
@@ -169,11 +177,11 @@ test('a packed value that is never received gives back its space when discarded,
     }),
     { seed: kSeed, numRuns: 200 },
   );
-  arena.release(held);
+  release(held);
   assert.equal(arena.stats().bytesInUse, 0, 'the discarded holds did not keep the unit alive');
 });
 
-test('the direct path: one unit for the leaves copied in, none for views forwarded by reference', () => {
+test('a simple value: one unit for the leaves copied in, none for views forwarded by reference', () => {
   const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
   const frame = new Uint8Array(4096).fill(3);
   const first = crossAsCall(arena, [frame, 7, 'left', new Float64Array(64).fill(0.5)]).restored;
@@ -184,20 +192,20 @@ test('the direct path: one unit for the leaves copied in, none for views forward
   const { restored: forwarded } = crossAsCall(arena, { view, seq: 2 });
   assert.equal(arena.stats().units, 1, 'forwarded by reference: no unit added');
   assert.equal((forwarded as { view: Uint8Array }).view.byteOffset, view.byteOffset);
-  arena.release(first);
+  release(first);
   assert.ok(arena.stats().bytesInUse > 0, 'the forwarded value still holds the unit');
-  arena.release(forwarded);
+  release(forwarded);
   assert.equal(arena.stats().bytesInUse, 0);
   // Options and metadata beside the views: containers of primitives cross as they are.
   const withMeta = { frame, meta: { seq: 1, ts: 2.5, tag: 'a' }, shape: [64, 64], options: null };
   const { restored: metaBack } = crossAsCall(arena, withMeta);
   assert.deepStrictEqual(metaBack, withMeta);
   assert.equal(arena.stats().units, 1);
-  arena.release(metaBack);
+  release(metaBack);
   assert.equal(arena.stats().bytesInUse, 0);
 });
 
-test('shapes the direct path leaves to the general path keep their meaning', () => {
+test('shapes the one-pass finder leaves to the general finder keep their meaning', () => {
   const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
   const bytes = new Uint8Array(8192).fill(1);
   // Two views of one buffer stay aliased, as after cloning.
@@ -224,19 +232,19 @@ test('shapes the direct path leaves to the general path keep their meaning', () 
   const backBalanced = crossAsCall(arena, balanced).restored as unknown[] & { label?: string };
   assert.equal(1 in backBalanced, false);
   assert.equal(backBalanced.label, 'both');
-  arena.release([whole, back, backSparse, backLabelled, backBalanced]);
+  release([whole, back, backSparse, backLabelled, backBalanced]);
   assert.equal(arena.stats().bytesInUse, 0);
 });
 
-test('when a leaf does not fit, the holds the direct path took are given back before the general path copies', () => {
+test('when a leaf does not fit, the holds a simple value took are given back before the general finder copies', () => {
   const arena = new Arena({ bytes: 16 * 1024, minBytes: kMinBytes });
   const held = arena.restore(arena.offload(new Uint8Array(8192).fill(5)));
   const big = new Uint8Array(12 * 1024).fill(8); // more than the 8 KiB left
   const { restored } = crossAsCall(arena, [held, big]);
   assert.deepStrictEqual(restored, [held, big]);
   assert.equal(arena.stats().fallbacks, 1, 'the big leaf crossed by copying');
-  arena.release(held);
-  arena.release(restored);
+  release(held);
+  release(restored);
   assert.equal(arena.stats().bytesInUse, 0, 'no hold was left behind');
 });
 
@@ -245,19 +253,85 @@ test('a receiver that finds one hold of a value gone refuses it and gives back t
   const first = arena.restore(arena.offload(new Uint8Array(8192).fill(1)));
   const second = arena.restore(arena.offload(new Uint8Array(8192).fill(2)));
   const packed = packValue(arena, [first, second]);
-  assert.ok(isFlatEnvelope(packed.value), 'two views of two units: the direct path');
-  const numbers = [...(packed.value[2] as number[])];
+  const envelope = packed.claim!; // the posted envelope
+  assert.equal(isGeneralShape(envelope), false, 'two views of two units: a simple value');
+  const numbers = [...envelope[2]];
   // The second hold's generation, made stale: numbers end with [entry, generation, slot,
   // unitGeneration, 1, firstBlock, blockCount] per hold.
   numbers[numbers.length - 6] = (numbers[numbers.length - 6]! + 1) & 0x3ff;
-  const stale = [packed.value[0], packed.value[1], numbers];
+  const stale = [envelope[0], envelope[1], numbers];
   assert.throws(
     () => unpackValue(arena, stale, packed.marks),
     (error: Error & { code?: string }) => error.code === 'ERR_INVALID_ARGUMENT',
   );
-  arena.release([first, second]);
+  release([first, second]);
   // The first hold was accepted, then given back; the second is still in flight (its sender's).
   assert.ok(arena.stats().bytesInUse > 0, 'the hold still in flight keeps its unit');
   discardClaim(arena, packed.claim);
   assert.equal(arena.stats().bytesInUse, 0, 'nothing was left held by the refused value');
+});
+
+test('small views beside a frame stay in the value and keep the compact shape; one sharing the frame’s buffer keeps its aliasing', async () => {
+  const arena = new Arena({ bytes: 4 * 2 ** 20, minBytes: kMinBytes });
+  const joints = new Float64Array(7).fill(0.25);
+  const item = { frame: new Uint8Array(4096).fill(7), joints, again: joints, seq: 3 };
+  const beside = await crossAsStreamItem(arena, item);
+  assert.equal(beside.general, false);
+  assert.deepStrictEqual(beside.restored, item);
+  const restored = beside.restored;
+  assert.ok(!(restored.joints.buffer instanceof SharedArrayBuffer), 'the small view was cloned');
+  assert.equal(restored.again, restored.joints, 'its identity is kept');
+  release(restored);
+  // A small view of the frame's own buffer: both go to the arena as one region.
+  const frame = new Uint8Array(4096).fill(9);
+  const header = frame.subarray(0, 16);
+  const sharing = await crossAsStreamItem(arena, { frame, header });
+  const back = sharing.restored as { frame: Uint8Array; header: Uint8Array };
+  back.frame[0] = 42;
+  assert.equal(back.header[0], 42, 'a write through one shows through the other');
+  release(back);
+  assert.equal(arena.stats().bytesInUse, 0);
+});
+
+test('a forged or corrupted envelope is refused with ERR_INVALID_ARGUMENT, never another error', () => {
+  const frame = new Uint8Array(4096).fill(1);
+  const values = [
+    frame,
+    { frame, seq: 1 },
+    [frame, new Float32Array(2048)],
+    new Map([['frame', frame]]),
+    { deep: { frame, small: Buffer.from('hi') } },
+  ];
+  const junk = fc.oneof(
+    fc.constantFrom(-1, 0, 1, 3, 2 ** 31, 2 ** 53, 1.5, Number.NaN, -0),
+    fc.constantFrom('x', null, undefined, {}, [] as unknown[]),
+  );
+  fc.assert(
+    fc.property(
+      fc.nat(values.length),
+      fc.nat(),
+      junk,
+      fc.constantFrom('number', 'truncate', 'place', 'value'),
+      (which, at, replacement, how) => {
+        const arena = new Arena({ bytes: 256 * 1024, minBytes: kMinBytes });
+        // The last value forwards a view it received: its envelope carries a hold.
+        const value =
+          which < values.length ? values[which] : { held: arena.restore(arena.offload(frame)) };
+        const envelope = structuredClone(arena.offload(value));
+        const parts = [envelope[0], [...envelope[1]], [...envelope[2]]] as unknown[][];
+        if (how === 'number') parts[2]![at % parts[2]!.length] = replacement;
+        if (how === 'truncate') parts[2]!.length = at % parts[2]!.length;
+        if (how === 'place' && parts[1]!.length > 0) {
+          parts[1]![at % parts[1]!.length] = replacement;
+        }
+        if (how === 'value') parts[0] = replacement as never;
+        try {
+          release(arena.restore(parts as never));
+        } catch (error) {
+          assert.equal((error as { code?: unknown }).code, 'ERR_INVALID_ARGUMENT', String(error));
+        }
+      },
+    ),
+    { seed: kSeed, numRuns: 500 },
+  );
 });
