@@ -213,7 +213,8 @@ function printTable(rows) {
 }
 
 async function printCodec() {
-  const { MessageDecoder, MessageEncoder } = await import('../dist/transport/fast-lane/codec.js');
+  const { MessageDecoder, MessageEncoder } =
+    await import('../dist/transport/fast-lane/message-encoding.js');
   const encoder = new MessageEncoder();
   const shared = new SharedArrayBuffer(64 * 1024);
   const bytes = new Uint8Array(shared);

@@ -27,6 +27,7 @@ export type KeelErrorCode =
  * catch (error) { if (error instanceof KeelError && error.code === 'ERR_TIMEOUT') retry(); }
  */
 export class KeelError extends Error {
+  /** What went wrong, one of the codes of `KeelErrorCode` (docs/errors.md says when each is raised). */
   readonly code: KeelErrorCode;
 
   constructor(code: KeelErrorCode, message: string, options?: { cause?: unknown }) {

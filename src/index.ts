@@ -5,7 +5,12 @@
 export { KeelError, type KeelErrorCode } from './errors.js';
 export type { ModuleRef } from './execution/module-ref.js';
 export { Pool, type AsyncFunction, type PoolModule } from './execution/pool/pool.js';
-export type { PoolOptions, PoolStats, RunOptions } from './execution/pool/pool-options.js';
+export type {
+  PoolCloseOptions,
+  PoolOptions,
+  PoolStats,
+  RunOptions,
+} from './execution/pool/pool-options.js';
 export { asyncify, type Asyncified, type AsyncifyOptions } from './execution/asyncify.js';
 export type { PercentileSummary } from './metrics/histogram.js';
 export { spawn, close } from './execution/spawn/spawn.js';
@@ -15,7 +20,7 @@ export type {
   FactoryArgs,
   FactoryProduct,
 } from './execution/spawn/remote-types.js';
-export type { SpawnOptions } from './execution/spawn/spawn-options.js';
+export type { RemoteCloseOptions, SpawnOptions } from './execution/spawn/spawn-options.js';
 export { Arena, ArenaUnit, release, keep } from './memory/arena/index.js';
 export type {
   ArenaOptions,
@@ -25,7 +30,6 @@ export type {
   ArenaEnvelope,
   ArenaTicket,
   ArenaViewConstructor,
-  HoldTicket,
 } from './memory/arena/index.js';
 export { SharedObject, reviveSharedObjects } from './memory/shared-object/index.js';
 export type {
@@ -38,7 +42,12 @@ export type {
   Widen,
 } from './memory/shared-object/index.js';
 export { iterateInWorker } from './streams/iterate-in-worker.js';
-export type { StreamItem, StreamName, WorkerIterator } from './streams/iterate-in-worker.js';
+export type {
+  ItemOf,
+  StreamItem,
+  StreamName,
+  WorkerIterator,
+} from './streams/iterate-in-worker.js';
 export type { IterateInWorkerOptions } from './streams/stream-options.js';
 export { pipeline, type PipelineBuilder, type ElementOf } from './streams/pipeline/builder.js';
 export type { Pipeline } from './streams/pipeline/built-pipeline.js';
@@ -58,9 +67,13 @@ export type {
 } from './streams/pipeline/pipeline-options.js';
 export type { PipelineStageStats } from './streams/pipeline/stage-stats.js';
 export type { ProgressOptions } from './streams/pipeline/progress-view.js';
-export { DataLoader, type EpochIterator } from './streams/data-loader/data-loader.js';
-export { defaultCollate, type Collated } from './streams/data-loader/collate.js';
-export type { DType, Tensor, TypedArray } from './streams/data-loader/tensors.js';
+export {
+  DataLoader,
+  type EpochIterator,
+  type LoaderCloseOptions,
+} from './streams/data-loader/data-loader.js';
+export { defaultCollate, type Collated } from './tensors/collate.js';
+export type { DType, Tensor, TypedArray } from './tensors/tensor.js';
 export type {
   CollateOption,
   DataLoaderOptions,

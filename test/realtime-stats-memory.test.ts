@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { Histogram } from '../dist/metrics/histogram.js';
-import { LoopStatsMemory } from '../dist/realtime/loop-stats.js';
+import { LoopStatsMemory } from '../dist/memory/loop-stats.js';
 import { fixture } from './helpers.ts';
 
 /** A small seeded generator (mulberry32), so that failures reproduce. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Pool, close, spawn, type KeelError } from 'keel';
-import { settlesThisTurn } from '../dist/transport/far-side.js';
+import { settlesThisTurn } from '../dist/transport/far-side/caller-channel.js';
 import type * as AsyncAnswers from './fixtures/async-answers.mjs';
 import { fixture, rejectionOf } from './helpers.ts';
 

@@ -7,8 +7,12 @@ import { moduleHref, type ModuleRef } from './module-ref.js';
 import { Pool, kRunSource, type AsyncFunction } from './pool/pool.js';
 
 /** An asyncified function: runs in a worker; `.sync` is the original, on the calling thread. */
-export type Asyncified<F> = AsyncFunction<F> & { readonly sync: F };
+export type Asyncified<F> = AsyncFunction<F> & {
+  /** The original function, run on the calling thread. */
+  readonly sync: F;
+};
 
+/** Options of `asyncify()`. */
 export interface AsyncifyOptions {
   /** The pool to run on. Default: a shared pool created on first use. */
   readonly pool?: Pool;
@@ -29,6 +33,7 @@ function defaultPool(): Pool {
  * (no variables of its surrounding scope); using one fails with ERR_NOT_CLONEABLE naming it.
  * Bad arguments (an unknown option key, a function without a standalone source) throw here.
  *
+ * @typeParam F - the function's type: the async wrapper takes the same arguments.
  * @example
  * const square = asyncify((x: number) => x * x);
  * await square(7);   // 49, computed on a worker thread

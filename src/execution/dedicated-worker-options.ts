@@ -5,12 +5,12 @@
  */
 import { invalidArgument } from '../errors.js';
 import { Arena, type ArenaOptions } from '../memory/arena/index.js';
-import { validateOptions as validateArenaOptions } from '../memory/arena/options.js';
+import { validateArenaOptions } from '../memory/arena/index.js';
 import { checkEnv, checkExecArgv, checkSignal } from '../options/checks.js';
 import type { OptionKeys } from '../options/known-keys.js';
 import { checkResourceLimits } from '../options/resource-limits.js';
-import type { ResourceLimits } from '../transport/thread.js';
-import { arenaOf } from './pool/pool-options.js';
+import type { ResourceLimits } from '../transport/caller/thread.js';
+import { arenaFromOption } from './arena-option.js';
 
 export interface DedicatedWorkerOptions {
   /** A dedicated worker thread (default) or a child process. */
@@ -50,6 +50,8 @@ export interface DedicatedWorkerSettings {
   readonly env: Readonly<Record<string, string | undefined>> | undefined;
   readonly execArgv: readonly string[] | undefined;
   readonly arena: Arena | undefined;
+  /** The arena was built from options: the remote or stream closes it once its worker exits. */
+  readonly ownsArena: boolean;
 }
 
 /**
@@ -68,14 +70,17 @@ export function dedicatedWorkerSettings(options: DedicatedWorkerOptions): Dedica
   const env = checkEnv(options.env);
   const execArgv = checkExecArgv(options.execArgv);
   if (kind === 'process') checkUnusedArena(options.arena);
+  // Last: an arena built from options is the one thing here that allocates.
+  const { arena, owned } =
+    kind === 'thread' ? arenaFromOption(options.arena) : { arena: undefined, owned: false };
   return {
     kind,
     signal,
     resourceLimits,
     env,
     execArgv: processExecArgv(resourceLimits, execArgv, kind),
-    // Last: an arena built from options is the one thing here that allocates.
-    arena: kind === 'thread' ? arenaOf(options.arena) : undefined,
+    arena,
+    ownsArena: owned,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * What a DataLoader sends its workers, as data only. Each worker is a spawned remote built by
- * `startLoaderWorker(spec)` (streams/data-loader/loader-worker.ts); chunks are method calls.
+ * `startLoaderWorker(spec)` (worker/data-loader-worker.ts); chunks are method calls.
  */
 import type { LoaderHook } from './messages.js';
 
@@ -31,6 +31,6 @@ export interface LoaderWorkerSpec {
   readonly workerIndex: number;
   readonly numWorkers: number;
   readonly seed: number;
-  /** The hooks that make TypeScript user modules load (transport/loader-hooks.ts). */
+  /** The hooks that make TypeScript user modules load (transport/caller/loader-hooks.ts). */
   readonly loaderHooks: readonly LoaderHook[];
 }

@@ -3,7 +3,7 @@
  */
 export { monitorLoop, type LoopMonitor } from './monitor-loop.js';
 export { RealtimeLoop } from './realtime-loop.js';
-export type { RealtimeLoopStats } from './loop-stats.js';
+export type { RealtimeLoopStats } from '../memory/loop-stats.js';
 export type {
   LoopMonitorStats,
   MonitorLoopOptions,

@@ -4,10 +4,10 @@
  */
 import { KeelError } from '../errors.js';
 import { reportFailure, withinMs, type LoopEngine } from './loop-engine.js';
-import { LoopStatsMemory, type RealtimeLoopStats } from './loop-stats.js';
+import { LoopStatsMemory, type RealtimeLoopStats } from '../memory/loop-stats.js';
 import type { LoopSettings } from './options.js';
-import { nowMs } from './platform.js';
-import { DeadlineClock, DeadlineWaiter, startTick } from './schedule.js';
+import { nowMs } from '../timers/clock.js';
+import { DeadlineClock, DeadlineWaiter, startTick } from '../timers/schedule.js';
 
 type State = 'idle' | 'running' | 'stopped' | 'failed';
 

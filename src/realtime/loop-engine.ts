@@ -3,9 +3,9 @@
  * (LocalLoopEngine) or on a dedicated worker (WorkerLoopEngine).
  */
 import { KeelError } from '../errors.js';
-import type { RealtimeLoopStats } from './loop-stats.js';
+import type { RealtimeLoopStats } from '../memory/loop-stats.js';
 import { setLongTimeout } from '../timers/long-timeout.js';
-import { raiseUncaught } from './platform.js';
+import { raiseUncaught } from '../timers/clock.js';
 
 export interface LoopEngine {
   /** Starts ticking; a no-op when running; ERR_CLOSED once stopped or failed. */

@@ -10,7 +10,7 @@
  * cannot say when a block ended; one sampler gives both.
  */
 import { Histogram } from '../metrics/histogram.js';
-import { nowMs, repeatUnref } from './platform.js';
+import { nowMs, repeatUnref } from '../timers/clock.js';
 import {
   monitorSettings,
   type LoopMonitorStats,

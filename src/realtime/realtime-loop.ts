@@ -6,7 +6,7 @@ import { atCallSite, invalidArgument, KeelError } from '../errors.js';
 import { moduleHref, type ModuleRef } from '../execution/module-ref.js';
 import { LocalLoopEngine } from './local-loop.js';
 import type { LoopEngine } from './loop-engine.js';
-import type { RealtimeLoopStats } from './loop-stats.js';
+import type { RealtimeLoopStats } from '../memory/loop-stats.js';
 import {
   localLoopSettings,
   stopTimeoutMs,

@@ -6,17 +6,15 @@
  */
 import { KeelError, deserializeError } from '../errors.js';
 import type { FromLoopWorker, ToLoopWorker } from '../protocol/loop-messages.js';
-import type { WorkerBootData } from '../protocol/messages.js';
 import {
   describeExit,
   type EndpointHandlers,
   type WorkerEndpoint,
   type WorkerExit,
-} from '../transport/endpoint.js';
-import { loaderHooksForWorkers } from '../transport/loader-hooks.js';
-import { startThread } from '../transport/thread.js';
+} from '../transport/caller/endpoint.js';
+import { startWorker } from '../transport/caller/worker-start.js';
 import { reportFailure, withinMs, type LoopEngine } from './loop-engine.js';
-import { LoopStatsMemory, type RealtimeLoopStats } from './loop-stats.js';
+import { LoopStatsMemory, type RealtimeLoopStats } from '../memory/loop-stats.js';
 import type { LoopSettings } from './options.js';
 import { deferred } from '../execution/deferred.js';
 import { setLongTimeout } from '../timers/long-timeout.js';
@@ -170,11 +168,10 @@ export class WorkerLoopEngine implements LoopEngine {
  * that inWorker rejects with it.
  */
 function startLoopThread(handlers: EndpointHandlers<FromLoopWorker>): WorkerEndpoint<ToLoopWorker> {
-  const bootData: WorkerBootData = { keel: 1, role: 'loop', loaderHooks: loaderHooksForWorkers() };
   try {
-    return startThread<FromLoopWorker, ToLoopWorker>({ bootData, name: 'keel-loop' }, handlers);
+    return startWorker<FromLoopWorker, ToLoopWorker>({ role: 'loop', kind: 'thread' }, handlers);
   } catch (error) {
-    // thread.ts reports a refused start as ERR_START_FAILED itself; a raw Node error is wrapped.
+    // transport/caller/thread.ts reports a refused start as ERR_START_FAILED itself; a raw Node error is wrapped.
     if (error instanceof KeelError) throw error;
     throw startFailed('the loop worker could not start', error);
   }

@@ -35,7 +35,8 @@ export type StreamName<M> = {
  */
 export type StreamItem<F> = F extends (...args: never[]) => infer R ? ItemOf<Awaited<R>> : never;
 
-type ItemOf<I> =
+/** What iterating `I` gives: the items of an async iterable, the awaited items of an iterable. */
+export type ItemOf<I> =
   I extends AsyncIterable<infer T> ? T : I extends Iterable<infer T> ? Awaited<T> : never;
 
 /**
@@ -43,6 +44,7 @@ type ItemOf<I> =
  * `break` calls) ends the generator in the worker and resolves once the worker has exited.
  */
 export interface WorkerIterator<T> extends AsyncIterator<T, undefined, undefined>, AsyncDisposable {
+  /** The next item the generator yielded; `{ done: true }` once it returned. */
   next(): Promise<IteratorResult<T, undefined>>;
   /**
    * The polling take, for a loop that must not await (a `RealtimeLoop` tick): the next item if
@@ -51,7 +53,9 @@ export interface WorkerIterator<T> extends AsyncIterator<T, undefined, undefined
    * A loop that only polls never sleeps on the stream, so the worker never pays a wake-up.
    */
   tryNext(): IteratorResult<T, undefined> | undefined;
+  /** Ends the generator in the worker (its `finally` runs) and the worker. */
   return(): Promise<IteratorResult<T, undefined>>;
+  /** Returns itself: a stream is iterated once. */
   [Symbol.asyncIterator](): WorkerIterator<T>;
 }
 

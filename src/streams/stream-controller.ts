@@ -9,11 +9,16 @@
  * arrive while the loop is busy wait in the ring and are read without a wake-up.
  */
 import { CrossedError, KeelError, abortReason } from '../errors.js';
-import { isCloneFailure, notCloneableError } from '../codec/crossing.js';
+import { isCloneFailure, notCloneableError } from '../values/crossing.js';
 import { release } from '../memory/arena/index.js';
 import type { FromStreamWorker, StreamItemMessage } from '../protocol/stream-messages.js';
-import { describeExit, type WorkerEndpoint, type WorkerExit } from '../transport/endpoint.js';
+import {
+  describeExit,
+  type WorkerEndpoint,
+  type WorkerExit,
+} from '../transport/caller/endpoint.js';
 import type { ToStreamWorker } from '../protocol/stream-messages.js';
+import { closeOwnedArena } from '../execution/arena-option.js';
 import { BinaryLink } from '../execution/binary-link.js';
 import { deferred } from '../execution/deferred.js';
 import { setLongTimeout, type LongTimeout } from '../timers/long-timeout.js';
@@ -137,6 +142,7 @@ export class StreamController implements StreamEngine {
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(kDone);
     for (const value of this.#items.splice(0)) release(value);
     const link = this.#link;
+    if (link === undefined) closeOwnedArena(this.#settings); // no worker ever started
     if (link === undefined || !this.#alive) return kDone;
     if (this.#final === undefined && !this.#stopping) {
       this.#stopping = true;
@@ -164,6 +170,7 @@ export class StreamController implements StreamEngine {
     const { signal, kind, buffer } = this.#settings;
     if (signal?.aborted) {
       this.#final = { kind: 'error', reason: abortReason(signal) };
+      closeOwnedArena(this.#settings);
       return;
     }
     const binaries = new BinaryLink(this.#settings.arena);
@@ -181,6 +188,7 @@ export class StreamController implements StreamEngine {
       // A thread Node refuses to create (a bad execArgv) fails here, synchronously: the
       // iteration rejects with it, as with any other start failure.
       binaries.reclaim();
+      closeOwnedArena(this.#settings);
       this.#final = { kind: 'error', reason: startFailure(kind, error) };
       return;
     }
@@ -265,7 +273,9 @@ export class StreamController implements StreamEngine {
 
   #onExit(exit: WorkerExit): void {
     this.#alive = false;
+    // Whatever the worker still held in the arena; an arena built for this stream ends here.
     this.#link?.binaries.reclaim();
+    closeOwnedArena(this.#settings);
     if (this.#onAbort) this.#settings.signal?.removeEventListener('abort', this.#onAbort);
     const kind = this.#settings.kind;
     if (!this.#stopping && !this.#booted) {

@@ -1,9 +1,8 @@
 /**
  * The caller's transport to one stream worker: starting it (a thread over a fast lane, or a
- * child process) and naming why it could not start, and telling it how many items the loop has taken (shared memory for a
- * thread, `credit` messages for a process).
+ * child process) and naming why it could not start, and telling it how many items the loop has
+ * taken (shared memory for a thread, `credit` messages for a process).
  */
-import type { WorkerBootData } from '../protocol/messages.js';
 import type { FromStreamWorker, ToStreamWorker } from '../protocol/stream-messages.js';
 import { CreditWindowConsumer, createCreditWindow } from '../transport/credit-window.js';
 import { KeelError } from '../errors.js';
@@ -12,10 +11,8 @@ import {
   type EndpointHandlers,
   type WorkerEndpoint,
   type WorkerExit,
-} from '../transport/endpoint.js';
-import { startLaneThread } from '../transport/lane-thread.js';
-import { loaderHooksForWorkers } from '../transport/loader-hooks.js';
-import { startProcess } from '../transport/process.js';
+} from '../transport/caller/endpoint.js';
+import { startWorker } from '../transport/caller/worker-start.js';
 import type { ArenaShared } from '../memory/arena/index.js';
 import type { StreamSettings } from './stream-options.js';
 
@@ -31,18 +28,15 @@ export function startStreamEndpoint(
   arena: ArenaShared | undefined,
   handlers: EndpointHandlers<FromStreamWorker>,
 ): WorkerEndpoint<ToStreamWorker> {
-  const bootData: WorkerBootData = {
-    keel: 1,
-    role: 'stream',
-    loaderHooks: loaderHooksForWorkers(),
-    ...(arena ? { arena } : {}),
-  };
-  const common = { bootData, env: settings.env, execArgv: settings.execArgv };
-  if (settings.kind === 'process') return startProcess(common, handlers);
-  // Items wait in a buffer: a wait for one is long or rare, and spinning for it would only
-  // spend this thread's CPU, so the caller parks at once.
-  return startLaneThread(
-    { ...common, resourceLimits: settings.resourceLimits, name: 'keel-stream', callerSpinUs: 0 },
+  return startWorker(
+    {
+      role: 'stream',
+      kind: settings.kind,
+      arena,
+      resourceLimits: settings.resourceLimits,
+      env: settings.env,
+      execArgv: settings.execArgv,
+    },
     handlers,
   );
 }

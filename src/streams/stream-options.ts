@@ -21,6 +21,7 @@ export const kMaxStreamBuffer = 2 ** 31 - 1;
 /** How long `return()` lets the generator's `finally` run when no `timeoutMs` is given. */
 export const kDefaultStopTimeoutMs = 10_000;
 
+/** Options of `iterateInWorker()`. */
 export interface IterateInWorkerOptions extends DedicatedWorkerOptions {
   /** Where the generator runs: a dedicated worker thread (default) or a child process. */
   readonly kind?: 'thread' | 'process';

@@ -2,7 +2,7 @@
  * Flow control of a stream between two threads over shared memory: the consumer counts the
  * items it has taken in one word, the producer sends item n only while fewer than `window`
  * items are untaken. Publishing a count is one store; the consumer pays for `Atomics.notify`
- * (~20 µs on the 2-vCPU reference VM) only when the producer announced that it sleeps, and
+ * (a wake-up: tens of microseconds) only when the producer announced that it sleeps, and
  * then only when it chooses to wake it (the caller batches). Used by `iterateInWorker` on
  * threads; a child process gets the same counts as messages instead.
  *

@@ -1,9 +1,9 @@
 /**
  * Keeping an event loop awake for an IPC message that is due soon. A process asleep in its
- * event loop (epoll) takes tens of microseconds to wake on the 2-vCPU reference VM, on each
- * side of a round trip: a fork IPC echo of a number measured 67-70 µs p50 there, and 17.6-18.7
- * µs when both processes keep their loops turning (a `setImmediate` chain makes libuv poll with
- * a zero timeout, so a message is read as soon as it is written, no wake-up needed).
+ * event loop (epoll) takes tens of microseconds to wake, on each side of a round trip; when
+ * both processes keep their loops turning (a `setImmediate` chain makes libuv poll with a zero
+ * timeout), a message is read as soon as it is written, no wake-up needed (BENCHMARKS.md,
+ * spawn-latency, the process rows against raw IPC).
  *
  * Unlike the fast lane's spin, this never blocks the loop: timers, I/O and other callbacks run
  * between two turns. It costs CPU (a turn is ~1-3 µs: one epoll_wait and the check phase), so it

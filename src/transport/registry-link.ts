@@ -1,7 +1,7 @@
 /**
- * The process-wide name registry of SharedObject slots (name -> SharedArrayBuffer), and the
- * link that lets a worker thread reach it synchronously. The only SharedObject file that touches
- * node:worker_threads.
+ * The link that lets a worker thread reach the SharedObject name registry of the main thread
+ * (memory/shared-object/name-registry.ts) synchronously. Both sides: createRegistryLink where a
+ * thread is started, connectRegistryLink in the thread at boot.
  *
  * The registry lives on the main thread. A keel worker gets, at boot, one end of a
  * MessageChannel and a shared signal word (createRegistryLink on the parent side,
@@ -18,69 +18,19 @@ import {
   type Transferable,
 } from 'node:worker_threads';
 import { KeelError, invalidArgument } from '../errors.js';
-import { isSlotUnlinked, markSlotUnlinked } from '../memory/shared-object/layout.js';
-
-/** What a worker asks the main thread. */
-type RegistryRequest =
-  | {
-      readonly type: 'register';
-      readonly id: number;
-      readonly name: string;
-      readonly buffer: SharedArrayBuffer;
-    }
-  | { readonly type: 'lookup'; readonly id: number; readonly name: string }
-  | { readonly type: 'remove'; readonly id: number; readonly name: string };
-
-/**
- * The answer. `buffer` is, for register: the slot already holding the name (null when the new
- * one was registered); for lookup: the slot (null when missing); for remove: the removed slot.
- */
-interface RegistryResponse {
-  readonly type: 'registry-response';
-  readonly id: number;
-  readonly buffer: SharedArrayBuffer | null;
-}
-
-/** The boot data a worker receives (inside workerData). */
-interface RegistryLinkData {
-  readonly kind: 'keel.registry-link';
-  readonly port: MessagePort;
-  /** Int32 word 0 counts the answers posted on the port; the worker sleeps on it. */
-  readonly signal: SharedArrayBuffer;
-  readonly requestTimeoutMs: number;
-}
-
-interface RegistryBackend {
-  /** Registers `buffer` under `name` unless taken; returns the slot holding it when taken. */
-  register(name: string, buffer: SharedArrayBuffer): SharedArrayBuffer | undefined;
-  lookup(name: string): SharedArrayBuffer | undefined;
-  /** Removes the name, marks its slot unlinked, and returns it. */
-  remove(name: string): SharedArrayBuffer | undefined;
-}
+import { isSlotUnlinked } from '../memory/shared-object/layout.js';
+import {
+  setThreadRegistry,
+  threadRegistry,
+  type RegistryBackend,
+} from '../memory/shared-object/name-registry.js';
+import type {
+  RegistryLinkData,
+  RegistryRequest,
+  RegistryResponse,
+} from '../protocol/registry-messages.js';
 
 const kDefaultRequestTimeoutMs = 5000;
-
-/** The registry itself: main thread only. */
-class LocalRegistry implements RegistryBackend {
-  readonly #slots = new Map<string, SharedArrayBuffer>();
-
-  register(name: string, buffer: SharedArrayBuffer): SharedArrayBuffer | undefined {
-    const existing = this.#slots.get(name);
-    if (existing === undefined) this.#slots.set(name, buffer);
-    return existing;
-  }
-  lookup(name: string): SharedArrayBuffer | undefined {
-    return this.#slots.get(name);
-  }
-  remove(name: string): SharedArrayBuffer | undefined {
-    const buffer = this.#slots.get(name);
-    if (buffer === undefined) return undefined;
-    this.#slots.delete(name);
-    // Before answering: a worker's cached copy of this name is dropped from now on.
-    markSlotUnlinked(buffer);
-    return buffer;
-  }
-}
 
 /** A worker's view of the registry: synchronous requests to the main thread, plus a cache. */
 class LinkedRegistry implements RegistryBackend {
@@ -149,46 +99,10 @@ class LinkedRegistry implements RegistryBackend {
   }
 }
 
-// The registry of this thread, kept on globalThis so that two copies of keel loaded in one
-// process (two paths to the package, bundled and not) still share one set of names. The key
-// names the slot layout version: copies with incompatible layouts keep apart.
-const kBackendKey = Symbol.for('keel.shared-object.registry.v1');
-const threadGlobal = globalThis as { [kBackendKey]?: RegistryBackend };
-if (isMainThread) threadGlobal[kBackendKey] ??= new LocalRegistry();
-
-function requireBackend(): RegistryBackend {
-  const backend = threadGlobal[kBackendKey];
-  if (backend !== undefined) return backend;
-  throw new KeelError(
-    'ERR_NOT_FOUND',
-    'the SharedObject registry is not reachable from this worker: keel links the workers it starts; ' +
-      'a worker started with new Worker() must get createRegistryLink().data in its workerData and ' +
-      'call connectRegistryLink() (a handle passed to it as a value works without the registry)',
-  );
-}
-
-/** Registers a new slot under `name`; returns the slot already holding the name, if any. May block (worker). */
-export function registerSlot(
-  name: string,
-  buffer: SharedArrayBuffer,
-): SharedArrayBuffer | undefined {
-  return requireBackend().register(name, buffer);
-}
-
-/** The slot registered under `name`, if any. May block (worker, cache miss). */
-export function lookupSlot(name: string): SharedArrayBuffer | undefined {
-  return requireBackend().lookup(name);
-}
-
-/** Removes `name` and marks its slot unlinked; returns the slot, if there was one. May block (worker). */
-export function removeSlot(name: string): SharedArrayBuffer | undefined {
-  return requireBackend().remove(name);
-}
-
 function answer(request: RegistryRequest): RegistryResponse {
   let buffer: SharedArrayBuffer | undefined;
   try {
-    const registry = requireBackend();
+    const registry = threadRegistry();
     if (request.type === 'register') buffer = registry.register(request.name, request.buffer);
     else if (request.type === 'lookup') buffer = registry.lookup(request.name);
     else buffer = registry.remove(request.name);
@@ -245,7 +159,7 @@ export function connectRegistryLink(data: unknown): void {
     throw new KeelError('ERR_INVALID_ARGUMENT', 'connectRegistryLink() is for worker threads');
   if (!isLinkData(data))
     throw invalidArgument('registry link data', 'the data of createRegistryLink()', data);
-  threadGlobal[kBackendKey] = new LinkedRegistry(data);
+  setThreadRegistry(new LinkedRegistry(data));
 }
 
 function isLinkData(data: unknown): data is RegistryLinkData {

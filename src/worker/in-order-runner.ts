@@ -4,7 +4,7 @@
  * caller then knows that its oldest unanswered call is the one running.
  */
 import { serializeError } from '../errors.js';
-import { isCloneFailure, notCloneableError } from '../codec/crossing.js';
+import { isCloneFailure, notCloneableError } from '../values/crossing.js';
 import type { ErrorMessage, ResultMessage } from '../protocol/messages.js';
 import { discardPacked, handOver, packForCaller } from './boot-context.js';
 

@@ -5,11 +5,11 @@
  * shared state word (which also ends the sleep); the worker then exits.
  */
 import { serializeError } from '../errors.js';
-import type { CallerChannel } from '../transport/far-side.js';
+import type { CallerChannel } from '../transport/far-side/caller-channel.js';
 import type { FromLoopWorker, StartLoopMessage, ToLoopWorker } from '../protocol/loop-messages.js';
-import { kRunning, kStateIndex, LoopStatsMemory } from '../realtime/loop-stats.js';
-import { nowMs, yieldToEventLoop } from '../realtime/platform.js';
-import { DeadlineClock, sleepUntil, startTick } from '../realtime/schedule.js';
+import { kRunning, kStateIndex, LoopStatsMemory } from '../memory/loop-stats.js';
+import { nowMs, yieldToEventLoop } from '../timers/clock.js';
+import { DeadlineClock, sleepUntil, startTick } from '../timers/schedule.js';
 import { pickExport, type ModuleLoader } from './module-loader.js';
 
 type Tick = (nowMs: number) => unknown;

@@ -1,7 +1,7 @@
 /**
  * The entry every keel child process boots.
  */
-import { processCallerChannel } from '../transport/far-side.js';
+import { processCallerChannel } from '../transport/far-side/caller-channel.js';
 import { serve } from './serve.js';
 
 serve(await processCallerChannel());

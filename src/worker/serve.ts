@@ -1,7 +1,7 @@
 /**
  * What a keel worker or child does once it has a channel to its caller: serve its role.
  */
-import type { CallerChannel } from '../transport/far-side.js';
+import type { CallerChannel } from '../transport/far-side/caller-channel.js';
 import type {
   FromPoolWorker,
   FromRemote,

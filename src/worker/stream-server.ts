@@ -6,14 +6,14 @@
  * or a stop is reported once, and the worker exits.
  */
 import { KeelError, describeValue, serializeError } from '../errors.js';
-import { isCloneFailure, notCloneableError } from '../codec/crossing.js';
+import { isCloneFailure, notCloneableError } from '../values/crossing.js';
 import type {
   FromStreamWorker,
   StartStreamMessage,
   StreamStoppedMessage,
   ToStreamWorker,
 } from '../protocol/stream-messages.js';
-import type { CallerChannel } from '../transport/far-side.js';
+import type { CallerChannel } from '../transport/far-side/caller-channel.js';
 import { discardPacked, handOver, packForCallerWaiting, receivedArgs } from './boot-context.js';
 import { pickExport, type ModuleLoader } from './module-loader.js';
 import { creditGate, type CreditGate } from './stream-credits.js';
@@ -24,10 +24,10 @@ type StreamChannel = CallerChannel<ToStreamWorker, FromStreamWorker>;
 const kArgsMarks = { handles: true } as const;
 /**
  * How long an item may wait for a wake-up of the caller that it shares with later items.
- * Waking a sleeping thread costs the waker ~10 µs and the woken event loop ~15 µs of CPU on the
- * 2-vCPU reference VM (measured with a bare Atomics.waitAsync loop); sharing one among the
- * items of a fast stream is most of what brings a 1.2 MB frame to ~20 µs of the caller's CPU
- * (bench/iterate-frames.mjs, docs/streams.md).
+ * Waking a sleeping thread costs both threads CPU (tens of microseconds on a small VM, see
+ * docs/streams.md); sharing one among the items of a fast stream is most of what keeps a
+ * frame's cost to the caller low. It must stay well under a frame period of a camera (16 ms)
+ * so that a slow stream's item is never held back noticeably.
  */
 const kSharedWakeLimitMs = 0.25;
 

@@ -2,7 +2,7 @@
  * The entry every keel worker thread boots: it joins the SharedObject name registry, adopts the
  * arena it shares with its caller, then serves its role.
  */
-import { threadCallerChannel } from '../transport/far-side.js';
+import { threadCallerChannel } from '../transport/far-side/caller-channel.js';
 import { connectRegistryLink } from '../transport/registry-link.js';
 import { adoptArena } from './boot-context.js';
 import { serve } from './serve.js';

@@ -9,11 +9,12 @@
  * Threads start a few at a time (start-gate.ts), so that a burst never blocks the event loop.
  */
 import { CrossedError, KeelError } from '../../errors.js';
-import { isCloneFailure, notCloneableError } from '../../codec/crossing.js';
+import { isCloneFailure, notCloneableError } from '../../values/crossing.js';
 import { Histogram } from '../../metrics/histogram.js';
 import type { CallMessage, FromPoolWorker, FunctionSource } from '../../protocol/messages.js';
 import { setLongTimeout } from '../../timers/long-timeout.js';
-import { describeExit, type WorkerExit } from '../../transport/endpoint.js';
+import { describeExit, type WorkerExit } from '../../transport/caller/endpoint.js';
+import { closeOwnedArena } from '../arena-option.js';
 import { deferred } from '../deferred.js';
 import { PoolWorker, startPoolWorker } from './pool-worker.js';
 import { StartGate, sameFailure } from './start-gate.js';
@@ -124,7 +125,7 @@ export class PoolEngine implements TaskOwner {
     await this.#drained.promise;
     // No thread starts once closing and drained (#replenish), so this list is the last one.
     await Promise.all(this.#workers.map((worker) => this.#retire(worker)));
-    if (this.#settings.ownsArena) this.#settings.arena?.close();
+    closeOwnedArena(this.#settings);
   }
 
   // TaskOwner -------------------------------------------------------------------------------

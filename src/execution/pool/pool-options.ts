@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { invalidArgument } from '../../errors.js';
 import type { PercentileSummary } from '../../metrics/histogram.js';
-import { Arena, type ArenaOptions } from '../../memory/arena/index.js';
+import type { Arena, ArenaOptions } from '../../memory/arena/index.js';
 import {
   checkBoolean,
   checkEnv,
@@ -17,9 +17,11 @@ import {
 } from '../../options/checks.js';
 import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
 import { checkResourceLimits } from '../../options/resource-limits.js';
-import type { ResourceLimits } from '../../transport/thread.js';
+import type { ResourceLimits } from '../../transport/caller/thread.js';
+import { arenaFromOption } from '../arena-option.js';
 import type { TaskOptions } from './task.js';
 
+/** Options of `new Pool()`; every key optional. */
 export interface PoolOptions {
   /**
    * Threads started at construction and kept while idle. Default 1 (never more than maxThreads).
@@ -73,6 +75,7 @@ export interface PoolCloseOptions {
   readonly force?: boolean;
 }
 
+/** What `pool.stats()` reports: a snapshot, stale as soon as read. */
 export interface PoolStats {
   /** Threads alive (starting, idle or busy). */
   readonly threads: number;
@@ -100,7 +103,7 @@ export interface PoolSettings {
   readonly env: Readonly<Record<string, string | undefined>> | undefined;
   readonly execArgv: readonly string[] | undefined;
   readonly arena: Arena | undefined;
-  /** True when the pool made the arena and closes it. */
+  /** True when the pool made the arena and closes it (arena-option.ts). */
   readonly ownsArena: boolean;
 }
 
@@ -131,7 +134,7 @@ export function poolSettings(options: PoolOptions | undefined): PoolSettings {
   const env = checkEnv(options?.env);
   const execArgv = checkExecArgv(options?.execArgv);
   // Last: an arena built from options is the one thing here that allocates.
-  const ownsArena = options?.arena !== undefined && !(options.arena instanceof Arena);
+  const { arena, owned } = arenaFromOption(options?.arena);
   return {
     minThreads,
     maxThreads,
@@ -140,8 +143,8 @@ export function poolSettings(options: PoolOptions | undefined): PoolSettings {
     resourceLimits,
     env,
     execArgv,
-    arena: arenaOf(options?.arena),
-    ownsArena,
+    arena,
+    ownsArena: owned,
   };
 }
 
@@ -187,17 +190,3 @@ export function closeIsForced(options: unknown): boolean {
  * them from options/checks.ts.
  */
 export { checkInteger, checkNonNegative };
-
-/** The arena an option names: the given one, or a new one built from options. */
-export function arenaOf(option: Arena | ArenaOptions | undefined): Arena | undefined {
-  if (option === undefined) return undefined;
-  if (option instanceof Arena) {
-    // A closed arena would only fail later, inside the first thread start.
-    if (option.closed) throw invalidArgument('arena', 'an Arena that is not closed', option);
-    return option;
-  }
-  if (typeof option !== 'object' || option === null) {
-    throw invalidArgument('arena', 'an Arena or arena options', option);
-  }
-  return new Arena(option);
-}

@@ -2,11 +2,14 @@
  * The caller's record of one pool thread: how it starts, what it is running, what it knows, how
  * it ends.
  */
-import type { CallMessage, FromPoolWorker, WorkerBootData } from '../../protocol/messages.js';
+import type { CallMessage, FromPoolWorker } from '../../protocol/messages.js';
 import type { LongTimeout } from '../../timers/long-timeout.js';
-import type { EndpointHandlers, WorkerEndpoint, WorkerExit } from '../../transport/endpoint.js';
-import { startLaneThread } from '../../transport/lane-thread.js';
-import { loaderHooksForWorkers } from '../../transport/loader-hooks.js';
+import type {
+  EndpointHandlers,
+  WorkerEndpoint,
+  WorkerExit,
+} from '../../transport/caller/endpoint.js';
+import { startWorker } from '../../transport/caller/worker-start.js';
 import { BinaryLink } from '../binary-link.js';
 import type { PoolSettings } from './pool-options.js';
 import type { Task } from './task.js';
@@ -20,21 +23,15 @@ export function startPoolWorker(
   handlers: EndpointHandlers<FromPoolWorker>,
 ): PoolWorker {
   const worker = new PoolWorker(new BinaryLink(settings.arena));
-  const arenaShare = worker.binaries.share;
-  const bootData: WorkerBootData = {
-    keel: 1,
-    role: 'pool',
-    loaderHooks: loaderHooksForWorkers(),
-    ...(arenaShare ? { arena: arenaShare } : {}),
-  };
   try {
-    worker.endpoint = startLaneThread<FromPoolWorker, CallMessage>(
+    worker.endpoint = startWorker<FromPoolWorker, CallMessage>(
       {
-        bootData,
+        role: 'pool',
+        kind: 'thread',
+        arena: worker.binaries.share,
         resourceLimits: settings.resourceLimits,
         env: settings.env,
         execArgv: settings.execArgv,
-        name: 'keel-pool',
       },
       handlers,
     );

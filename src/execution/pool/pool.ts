@@ -129,6 +129,7 @@ export class Pool implements AsyncDisposable {
     await this.#engine.close(closeIsForced(options));
   }
 
+  /** The same as `close()`: `await using pool = new Pool()` closes it at scope end. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

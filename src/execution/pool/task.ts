@@ -3,7 +3,7 @@
  * result, error, abort, timeout, worker death or forced close.
  */
 import { KeelError, abortReason } from '../../errors.js';
-import type { PackedClaim } from '../../memory/arena/index.js';
+import type { PackedClaim } from '../../memory/arena/transit.js';
 import { setLongTimeout, type LongTimeout } from '../../timers/long-timeout.js';
 import type { QueueEntry } from './task-queue.js';
 

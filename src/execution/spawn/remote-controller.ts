@@ -3,20 +3,18 @@
  * matches answers, and turns every way the far side can end into a settled promise.
  */
 import { CrossedError, KeelError, abortReason, deserializeError } from '../../errors.js';
-import type { PackedClaim } from '../../memory/arena/index.js';
+import type { PackedClaim } from '../../memory/arena/transit.js';
+import { closeOwnedArena } from '../arena-option.js';
 import { BinaryLink } from '../binary-link.js';
-import { isCloneFailure, notCloneableError } from '../../codec/crossing.js';
-import type { FromRemote, ToRemote, WorkerBootData } from '../../protocol/messages.js';
+import { isCloneFailure, notCloneableError } from '../../values/crossing.js';
+import type { FromRemote, ToRemote } from '../../protocol/messages.js';
 import {
   describeExit,
   describeStartExit,
-  type EndpointHandlers,
   type WorkerEndpoint,
   type WorkerExit,
-} from '../../transport/endpoint.js';
-import { loaderHooksForWorkers } from '../../transport/loader-hooks.js';
-import { startProcess } from '../../transport/process.js';
-import { startLaneThread } from '../../transport/lane-thread.js';
+} from '../../transport/caller/endpoint.js';
+import { startWorker } from '../../transport/caller/worker-start.js';
 import type { SpawnSettings } from './spawn-options.js';
 import { deferred } from '../deferred.js';
 import { setLongTimeout, type LongTimeout } from '../../timers/long-timeout.js';
@@ -63,16 +61,27 @@ export class RemoteController {
     this.#binaries = new BinaryLink(settings.arena);
     try {
       // Throws ERR_START_FAILED when the platform refuses to start the worker (a bad flag).
-      this.#endpoint = startEndpoint(settings, this.#binaries.share, {
-        onMessage: (message) => {
-          this.#onMessage(message);
+      this.#endpoint = startWorker<FromRemote, ToRemote>(
+        {
+          role: 'remote',
+          kind: settings.kind,
+          arena: this.#binaries.share,
+          resourceLimits: settings.resourceLimits,
+          env: settings.env,
+          execArgv: settings.execArgv,
         },
-        onExit: (exit) => {
-          this.#onExit(exit);
+        {
+          onMessage: (message) => {
+            this.#onMessage(message);
+          },
+          onExit: (exit) => {
+            this.#onExit(exit);
+          },
         },
-      });
+      );
     } catch (error) {
       this.#binaries.reclaim();
+      closeOwnedArena(settings);
       throw error;
     }
     try {
@@ -284,8 +293,9 @@ export class RemoteController {
     }
     const reason = this.#deathReason || `the remote ${this.kind} ${describeExit(exit)}`;
     this.#rejectPending(() => new KeelError('ERR_WORKER_EXITED', reason, { cause: exit.error }));
-    // Whatever the dead thread still held in the arena.
+    // Whatever the dead thread still held in the arena; an arena built for this remote ends here.
     this.#binaries.reclaim();
+    closeOwnedArena(this.#settings);
     this.#exited.resolve(exit);
   }
 
@@ -298,26 +308,6 @@ export class RemoteController {
       call.reject(makeError());
     }
   }
-}
-
-function startEndpoint(
-  settings: SpawnSettings,
-  arena: unknown,
-  handlers: EndpointHandlers<FromRemote>,
-): WorkerEndpoint<ToRemote> {
-  const bootData: WorkerBootData = {
-    keel: 1,
-    role: 'remote',
-    loaderHooks: loaderHooksForWorkers(),
-    ...(arena ? { arena } : {}),
-  };
-  const common = { bootData, env: settings.env, execArgv: settings.execArgv };
-  return settings.kind === 'process'
-    ? startProcess<FromRemote, ToRemote>(common, handlers)
-    : startLaneThread<FromRemote, ToRemote>(
-        { ...common, resourceLimits: settings.resourceLimits, name: 'keel-remote' },
-        handlers,
-      );
 }
 
 /** A missing module or factory is reported as such; anything else the factory threw is the cause. */

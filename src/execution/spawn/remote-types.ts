@@ -1,5 +1,5 @@
 /**
- * The types of a remote object. Type tests: test/types.test-d.ts.
+ * The types of a remote object. Type tests: test/types.test.ts (compiled by `npm run typecheck`).
  */
 
 /**

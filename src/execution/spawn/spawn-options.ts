@@ -11,6 +11,7 @@ import {
   type DedicatedWorkerSettings,
 } from '../dedicated-worker-options.js';
 
+/** Options of `spawn()`. */
 export interface SpawnOptions extends DedicatedWorkerOptions {
   /** Where the object lives: a dedicated worker thread (default) or a child process. */
   readonly kind?: 'thread' | 'process';

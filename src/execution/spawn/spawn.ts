@@ -3,6 +3,7 @@
  * async proxy. `close` ends it.
  */
 import { KeelError, abortReason, atCallSite, invalidArgument } from '../../errors.js';
+import { closeOwnedArena } from '../arena-option.js';
 import { moduleHref, type ModuleRef } from '../module-ref.js';
 import { RemoteController } from './remote-controller.js';
 import type { FactoryArgs, FactoryName, FactoryProduct, Remote } from './remote-types.js';
@@ -52,7 +53,10 @@ export async function spawn(
     const { factory, args, options } = spawnArguments(second, third, fourth);
     const settings = spawnSettings(options);
     // Already aborted: nothing is started only to be killed.
-    if (settings.signal?.aborted) throw abortReason(settings.signal);
+    if (settings.signal?.aborted) {
+      closeOwnedArena(settings);
+      throw abortReason(settings.signal);
+    }
     const controller = new RemoteController(settings, href, factory, args);
     await controller.started();
     return createRemote(controller);

@@ -5,12 +5,12 @@
  * into it lands intact. Pure checks, run before the copy; shared by both sides.
  */
 import { KeelError } from '../../errors.js';
-import { describeLayout, findMismatch, type LayoutNode } from './codecs.js';
-import type { AnyTypedArray } from './typed-arrays.js';
+import { describeLayout, findMismatch, type LayoutNode } from './value-layouts.js';
+import type { TypedArray } from './typed-arrays.js';
 
 interface TargetArray {
   readonly path: string;
-  readonly array: AnyTypedArray;
+  readonly array: TypedArray;
 }
 
 /**
@@ -50,7 +50,7 @@ function collectArrays(
   arrays: TargetArray[],
 ): void {
   if (layout.kind === 'typed') {
-    arrays.push({ path, array: value as AnyTypedArray });
+    arrays.push({ path, array: value as TypedArray });
     return;
   }
   if (layout.kind !== 'object') return;
@@ -81,7 +81,7 @@ function findAliasing(
   return undefined;
 }
 
-function overlap(a: AnyTypedArray, b: AnyTypedArray): boolean {
+function overlap(a: TypedArray, b: TypedArray): boolean {
   return (
     a.buffer === b.buffer &&
     a.byteLength > 0 &&

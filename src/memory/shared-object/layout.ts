@@ -21,7 +21,7 @@
  */
 import { KeelError } from '../../errors.js';
 
-import type { LayoutNode } from './codecs.js';
+import type { LayoutNode } from './value-layouts.js';
 
 const kMagic = 0x4b534f31; // 'KSO1'
 export const kCopyCount = 3;
@@ -130,7 +130,7 @@ export function headerViews(buffer: SharedArrayBuffer): { words: Int32Array; big
 
 /** Marks a slot's name as unlinked (called once, by the registry, when the name is removed). */
 export function markSlotUnlinked(buffer: SharedArrayBuffer): void {
-  // Makes the unlink visible to every thread's name cache (see registry-link.ts).
+  // Makes the unlink visible to every thread's name cache (transport/registry-link.ts).
   Atomics.or(new Int32Array(buffer, 0, kDescriptorOffsetBytes / 4), kWord.flags, kFlagUnlinked);
 }
 

@@ -1,14 +1,15 @@
 /**
  * SharedObject: a named latest-value slot in shared memory (the seed's real_robot SharedObject),
  * for every thread of the process. The public class validates and names things; the slot
- * protocol is in slot-engine.ts, the value kinds in codecs.ts, the names in
- * transport/registry-link.ts. docs/shared-object.md has the layout and the consistency argument.
+ * protocol is in slot-engine.ts, the value kinds in value-layouts.ts, the names in
+ * name-registry.ts (which a worker reaches through transport/registry-link.ts).
+ * docs/shared-object.md has the layout and the consistency argument.
  */
 import { KeelError, invalidArgument } from '../../errors.js';
-import { lookupSlot, registerSlot, removeSlot } from '../../transport/registry-link.js';
-import { findMismatch, layoutBytes, layoutOf, type LayoutNode } from './codecs.js';
+import { findMismatch, layoutBytes, layoutOf, type LayoutNode } from './value-layouts.js';
 import { checkFetchTarget } from './fetch-target.js';
 import { allocateSlot, isSlotBuffer, kCopyCount, type SlotDescriptor } from './layout.js';
+import { lookupSlot, registerSlot, removeSlot } from './name-registry.js';
 import {
   checkBoolean,
   checkInteger,

@@ -6,7 +6,7 @@
  * copy. Every method may be called on any thread; none allocates except the values it returns.
  */
 import { KeelError } from '../../errors.js';
-import { bindCodec, type BoundCodec } from './bound-codecs.js';
+import { bindLayout, type BoundLayout } from './bound-layouts.js';
 import {
   headerViews,
   kCopyCount,
@@ -16,7 +16,7 @@ import {
   type SlotGeometry,
 } from './layout.js';
 import { ChangeWaiters, type WaitForChangeOptions } from './change-waiters.js';
-import { copyBytes } from './typed-arrays.js';
+import { copyBytes } from '../copy-bytes.js';
 
 // A writer spins this many times on a taken lock before sleeping: a lock is held for one copy,
 // often shorter than a futex sleep plus wake-up (tens of microseconds on a loaded machine).
@@ -30,7 +30,7 @@ export class SlotEngine {
   readonly #name: string;
   readonly #words: Int32Array;
   readonly #big: BigInt64Array;
-  readonly #codec: BoundCodec;
+  readonly #bound: BoundLayout;
   /** The raw bytes of each copy. */
   readonly #copyBytes: Uint8Array[];
   readonly #waiters: ChangeWaiters;
@@ -51,7 +51,7 @@ export class SlotEngine {
       { length: kCopyCount },
       (_, copy) => copyOffsetBytes + copy * copyStrideBytes,
     );
-    this.#codec = bindCodec(descriptor.layout, buffer, bases);
+    this.#bound = bindLayout(descriptor.layout, buffer, bases);
     this.#copyBytes = bases.map((base) => new Uint8Array(buffer, base, descriptor.valueBytes));
     this.#waiters = new ChangeWaiters(name, words, kWord.version, kWord.waiters);
     this.#copyEstimateMs = Math.max(kMinCopyEstimateMs, descriptor.valueBytes / 1e6);
@@ -62,7 +62,7 @@ export class SlotEngine {
 
   /** Writes the first value into copy 0 of a slot nobody else can see yet. Creator only. */
   initialize(value: unknown): void {
-    this.#codec.write(0, value);
+    this.#bound.write(0, value);
     // The slot is published to other threads later, by a message (registry or clone), which
     // orders these plain stores before any reader's first load.
     Atomics.store(this.#big, kMtimeBigWord, process.hrtime.bigint());
@@ -102,7 +102,7 @@ export class SlotEngine {
 
   /**
    * Copies the latest value into `target` (a caller-owned value that fits the layout, see
-   * BoundCodec.readInto), with read()'s protocol: a copy that fails validation is copied again,
+   * BoundLayout.readInto), with read()'s protocol: a copy that fails validation is copied again,
    * so `target` ends holding one whole value. Allocates nothing for TypedArrays. Never blocks.
    */
   readInto(target: object): void {
@@ -122,7 +122,7 @@ export class SlotEngine {
       let untouched: boolean;
       try {
         value =
-          target === kFreshResult ? this.#codec.read(copy) : this.#codec.readInto(copy, target);
+          target === kFreshResult ? this.#bound.read(copy) : this.#bound.readInto(copy, target);
       } finally {
         untouched = this.#unpin(copy, seq);
       }
@@ -148,7 +148,7 @@ export class SlotEngine {
     let failure: { error: unknown } | undefined;
     let untouched: boolean;
     try {
-      result = fn(this.#codec.view(copy));
+      result = fn(this.#bound.view(copy));
     } catch (error) {
       failure = { error };
     } finally {
@@ -208,7 +208,7 @@ export class SlotEngine {
       Atomics.load(this.#words, kWord.seq + copy);
       const startMs = performance.now();
       try {
-        this.#codec.write(copy, value);
+        this.#bound.write(copy, value);
       } catch (error) {
         // Only a getter of the value can throw here. A reader that read `latest` long ago may
         // still pin this copy, so it must hold a whole value before it turns even again.

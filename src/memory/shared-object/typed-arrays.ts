@@ -1,9 +1,10 @@
 /**
- * TypedArray kinds a SharedObject slot can hold, and the two byte-moving primitives its codecs
- * use: an allocation without zero-filling and a copy at memcpy speed. Shared by both sides.
+ * TypedArray kinds a SharedObject slot can hold, and the two byte-moving primitives its bound
+ * layouts use: an allocation without zero-filling and a copy at memcpy speed. Shared by both sides.
  */
 import { Buffer } from 'node:buffer';
-import { kTypedArrayConstructors, type TypedArray } from '../../codec/typed-array.js';
+import { kTypedArrayConstructors, type TypedArray } from '../../values/typed-array.js';
+import { copyBytes } from '../copy-bytes.js';
 
 /** The constructors of every TypedArray kind a slot accepts, by name. */
 export { kTypedArrayConstructors };
@@ -14,13 +15,13 @@ export type TypedArrayName = keyof typeof kTypedArrayConstructors;
 export type DTypeName = TypedArrayName | 'Buffer';
 
 /** Any TypedArray a slot can hold (a `Buffer` is a `Uint8Array`), over any kind of buffer. */
-export type AnyTypedArray = TypedArray;
+export type { TypedArray };
 
 type AnyTypedArrayConstructor = new (
   buffer: ArrayBufferLike,
   byteOffset?: number,
   length?: number,
-) => AnyTypedArray;
+) => TypedArray;
 
 /** The kind of a TypedArray or Buffer, or undefined for anything else (DataView included). */
 export function dtypeOf(value: unknown): DTypeName | undefined {
@@ -52,7 +53,7 @@ export function typedView(
   buffer: ArrayBufferLike,
   byteOffset: number,
   length: number,
-): AnyTypedArray {
+): TypedArray {
   if (dtype === 'Buffer') return Buffer.from(buffer, byteOffset, length);
   return new (kTypedArrayConstructors[dtype] as AnyTypedArrayConstructor)(
     buffer,
@@ -70,11 +71,11 @@ const kUninitializedMinBytes = 4096;
  * zero-filled when large: the caller overwrites every byte. Skipping the fill saves a full pass
  * over the memory (a 1.2 MB frame costs as much to zero as to copy).
  */
-export function allocateUninitialized(dtype: DTypeName, length: number): AnyTypedArray {
+export function allocateUninitialized(dtype: DTypeName, length: number): TypedArray {
   const byteLength = length * bytesPerElement(dtype);
   if (byteLength < kUninitializedMinBytes) {
     if (dtype === 'Buffer') return Buffer.alloc(length);
-    return new (kTypedArrayConstructors[dtype] as new (length: number) => AnyTypedArray)(length);
+    return new (kTypedArrayConstructors[dtype] as new (length: number) => TypedArray)(length);
   }
   const bytes = Buffer.allocUnsafeSlow(byteLength);
   if (dtype === 'Buffer') return bytes;
@@ -86,8 +87,8 @@ export function allocateUninitialized(dtype: DTypeName, length: number): AnyType
 export function copyOf(view: ArrayBufferView): ArrayBufferView {
   const dtype = dtypeOf(view);
   if (dtype === undefined) return new DataView(bytesCopy(view).buffer);
-  const result = allocateUninitialized(dtype, (view as AnyTypedArray).length);
-  copyElements(result, view as AnyTypedArray);
+  const result = allocateUninitialized(dtype, (view as TypedArray).length);
+  copyElements(result, view as TypedArray);
   return result;
 }
 
@@ -104,28 +105,12 @@ export function bytesOf(array: ArrayBufferView): Uint8Array {
 
 // Below this size the call overhead of the native path outweighs the copy itself.
 const kNativeCopyMinBytes = 512;
-// Node's Buffer#fill, detached so that it runs on any Uint8Array (its C++ side takes any view).
-const bufferFill = Object.getOwnPropertyDescriptor(Buffer.prototype, 'fill')?.value as (
-  this: Uint8Array,
-  value: Uint8Array,
-) => Uint8Array;
-
-/**
- * Copies `source` into `target` (same byte length). V8 copies a shared buffer with a relaxed,
- * word-at-a-time loop (about 1.7x slower than memcpy on x86-64); Buffer#fill with a buffer value
- * of the same length is one plain memcpy in Node's C++ (documented API), so big copies take it.
- * The caller guarantees, by the slot protocol, that no writer touches the bytes meanwhile.
- */
-export function copyBytes(target: Uint8Array, source: Uint8Array): void {
-  if (source.byteLength >= kNativeCopyMinBytes) bufferFill.call(target, source);
-  else target.set(source);
-}
 
 /**
  * Copies a TypedArray into another of the same kind and length: small ones element-wise by V8
  * (no byte views to create), big ones through copyBytes.
  */
-export function copyElements(target: AnyTypedArray, source: AnyTypedArray): void {
+export function copyElements(target: TypedArray, source: TypedArray): void {
   if (source.byteLength >= kNativeCopyMinBytes) copyBytes(bytesOf(target), bytesOf(source));
   else (target as Uint8Array).set(source as Uint8Array);
 }

@@ -2,10 +2,10 @@
  * The public types of SharedObject: which values a slot holds and how the initial value's type
  * becomes the slot's type.
  */
-import type { AnyTypedArray } from './typed-arrays.js';
+import type { TypedArray } from './typed-arrays.js';
 
 /** A leaf of a slot's value: a scalar, a string, or a TypedArray (a Node `Buffer` included). */
-export type SharedLeaf = null | boolean | number | bigint | string | AnyTypedArray;
+export type SharedLeaf = null | boolean | number | bigint | string | TypedArray;
 
 /** Everything a slot can hold: a leaf, or a plain object of values (nested objects allowed). */
 export type SharedValue = SharedLeaf | { readonly [key: string]: SharedValue };
@@ -33,7 +33,7 @@ export type Widen<T> = T extends boolean
         ? string
         : T extends null
           ? null
-          : T extends AnyTypedArray
+          : T extends TypedArray
             ? T
             : { -readonly [K in keyof T]: Widen<T[K]> };
 

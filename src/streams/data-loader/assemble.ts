@@ -7,7 +7,7 @@
 import { KeelError } from '../../errors.js';
 import { release, type Arena } from '../../memory/arena/index.js';
 import { joinChunks } from './join-chunks.js';
-import type { AllocateArray } from './tensors.js';
+import type { AllocateArray } from '../../tensors/tensor.js';
 import type { LoaderSettings } from './options.js';
 
 export async function assembleBatch(

@@ -11,8 +11,11 @@ import { loaderSettings, type DataLoaderOptions } from './options.js';
 
 /** The iterator of one epoch. `return()` (what `break` calls) stops loading. */
 export interface EpochIterator<B> extends AsyncIterator<B, undefined, undefined>, AsyncDisposable {
+  /** The next batch, in order; `{ done: true }` once the epoch is over. */
   next(): Promise<IteratorResult<B, undefined>>;
+  /** Stops loading this epoch (what `break` calls). */
   return(): Promise<IteratorResult<B, undefined>>;
+  /** Returns itself: an epoch is iterated once. */
   [Symbol.asyncIterator](): EpochIterator<B>;
 }
 
@@ -64,6 +67,7 @@ export class DataLoader<B = unknown> implements AsyncIterable<B> {
     return this.#engine.epoch;
   }
 
+  /** Sets the epoch the next iteration loads (it picks the shuffle). */
   set epoch(value: number) {
     if (!Number.isSafeInteger(value) || value < 0)
       throw invalidArgument('epoch', 'a non-negative integer', value);
@@ -106,6 +110,7 @@ export class DataLoader<B = unknown> implements AsyncIterable<B> {
     await this.#engine.close(checkTimeoutMs('timeoutMs', options?.timeoutMs));
   }
 
+  /** The same as `close()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

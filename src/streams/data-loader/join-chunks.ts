@@ -16,7 +16,7 @@ import {
   type AllocateArray,
   type Tensor,
   type TypedArray,
-} from './tensors.js';
+} from '../../tensors/tensor.js';
 
 /**
  * Joins the collated chunks of one batch, in order, into the batch `defaultCollate` would have

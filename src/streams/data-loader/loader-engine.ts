@@ -8,6 +8,7 @@
  * stopped after one batch, silently, by the newcomer).
  */
 import { KeelError } from '../../errors.js';
+import { closeOwnedArena } from '../../execution/arena-option.js';
 import { setLongTimeout } from '../../timers/long-timeout.js';
 import { EpochRun, type EpochHost, type TeamOutcome } from './epoch-run.js';
 import type { LoaderSettings } from './options.js';
@@ -94,7 +95,7 @@ export class LoaderEngine {
       const keptTeam = kept ? await kept.catch(() => undefined) : undefined;
       if (keptTeam) this.#teams.add(keptTeam);
       await Promise.all([...this.#teams].map((team) => team.end(timeoutMs)));
-      if (this.settings.ownsArena) this.settings.arena?.close();
+      closeOwnedArena(this.settings);
     })();
     return this.#closing;
   }

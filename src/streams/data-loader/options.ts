@@ -5,7 +5,7 @@ import { randomInt } from 'node:crypto';
 import { invalidArgument } from '../../errors.js';
 import type { Arena, ArenaOptions } from '../../memory/arena/index.js';
 import { moduleHref, type ModuleRef } from '../../execution/module-ref.js';
-import { arenaOf } from '../../execution/pool/pool-options.js';
+import { arenaFromOption } from '../../execution/arena-option.js';
 import {
   checkBoolean,
   checkInteger,
@@ -14,11 +14,13 @@ import {
 } from '../../options/checks.js';
 import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
 import type { ChunkCollateSpec, DatasetSpec, ExportSpec } from '../../protocol/loader-messages.js';
-import { defaultCollate } from './collate.js';
+import { defaultCollate } from '../../tensors/collate.js';
 
 /** A function exported by a module that the workers import. */
 export interface ModuleExport {
+  /** The module the workers import. */
   readonly module: ModuleRef;
+  /** The name of the function it exports. */
   readonly export: string;
 }
 
@@ -30,7 +32,14 @@ export interface ModuleExport {
  */
 export type DatasetOption =
   | ModuleRef
-  | { readonly module: ModuleRef; readonly factory?: string; readonly args?: readonly unknown[] };
+  | {
+      /** The module the workers import. */
+      readonly module: ModuleRef;
+      /** The export called once per worker to make the dataset; without it, the module is it. */
+      readonly factory?: string;
+      /** The factory's arguments, cloned once per worker. */
+      readonly args?: readonly unknown[];
+    };
 
 /**
  * How samples become a batch. `defaultCollate` (the default) runs in the workers, per chunk; a
@@ -39,6 +48,7 @@ export type DatasetOption =
  */
 export type CollateOption<B> = ModuleExport | ((samples: unknown[]) => B | PromiseLike<B>);
 
+/** Options of `new DataLoader()`. */
 export interface DataLoaderOptions<B = unknown> {
   /** The dataset every worker loads once. See `DatasetOption`. */
   readonly dataset: DatasetOption;
@@ -147,8 +157,8 @@ export function loaderSettings(options: unknown): LoaderSettings {
       options.workerInit === undefined ? undefined : exportSpec('workerInit', options.workerInit),
   };
   // Last: an arena made from options allocates its memory, so everything else is checked first.
-  const arena = arenaOf(options.arena);
-  return { ...settings, arena, ownsArena: arena !== undefined && arena !== options.arena };
+  const { arena, owned } = arenaFromOption(options.arena);
+  return { ...settings, arena, ownsArena: owned };
 }
 
 function datasetSpec(option: DatasetOption | undefined): DatasetSpec {

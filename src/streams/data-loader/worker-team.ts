@@ -1,17 +1,18 @@
 /**
  * The caller's side of a DataLoader's workers: `numWorkers` spawned remotes, each serving one
- * `LoaderWorker` (loader-worker.ts), started together and ended together. A remote is unref'd
- * by spawn while it has no call pending, so an idle team never keeps the process alive.
+ * `LoaderWorker` (worker/data-loader-worker.ts), started together and ended together. A remote
+ * is unref'd by spawn while it has no call pending, so an idle team never keeps the process
+ * alive.
  */
 import { close, spawn } from '../../execution/spawn/spawn.js';
 import type { Remote } from '../../execution/spawn/remote-types.js';
 import type { LoaderWorkerSpec } from '../../protocol/loader-messages.js';
-import { loaderHooksForWorkers } from '../../transport/loader-hooks.js';
-import type { LoaderWorker } from './loader-worker.js';
+import { loaderHooksForWorkers } from '../../transport/caller/loader-hooks.js';
+import type { LoaderWorker } from '../../worker/data-loader-worker.js';
 import type { LoaderSettings } from './options.js';
 
-/** Built next to this file in dist/: the module every loader worker imports. */
-const kWorkerModule = new URL('./loader-worker.js', import.meta.url);
+/** The far-side module every loader worker imports (built to dist/worker/). */
+const kWorkerModule = new URL('../../worker/data-loader-worker.js', import.meta.url);
 
 /** How long a graceful end lets chunks in flight and the dataset's dispose hook run. */
 export const kGracefulEndMs = 10_000;
@@ -33,7 +34,7 @@ export class WorkerTeam {
   /** Starts every worker; if one fails to start, the others are ended and the error thrown. */
   static async start(settings: LoaderSettings): Promise<WorkerTeam> {
     const starting = Array.from({ length: settings.numWorkers }, (_, workerIndex) =>
-      spawn<typeof import('./loader-worker.js'), 'startLoaderWorker'>(
+      spawn<typeof import('../../worker/data-loader-worker.js'), 'startLoaderWorker'>(
         kWorkerModule,
         'startLoaderWorker',
         [workerSpec(settings, workerIndex)],

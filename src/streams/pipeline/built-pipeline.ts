@@ -37,11 +37,13 @@ export class Pipeline<T> implements AsyncIterator<T, undefined, undefined>, Asyn
     return (await this.#run.return()) as IteratorReturnResult<undefined>;
   }
 
+  /** Starts the run (once): `for await (const item of p)`. */
   [Symbol.asyncIterator](): AsyncIterator<T, undefined, undefined> {
     if (this.#run.isOver()) return kClosedIterator;
     return this;
   }
 
+  /** Stops the run: the source and every stage end, as after a `break`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.return();
   }

@@ -4,7 +4,7 @@
  */
 import { invalidArgument } from '../../errors.js';
 import { Arena, type ArenaOptions } from '../../memory/arena/index.js';
-import { validateOptions as validateArenaOptions } from '../../memory/arena/options.js';
+import { validateArenaOptions } from '../../memory/arena/index.js';
 import { checkBoolean, checkFunction, checkInteger, checkSignal } from '../../options/checks.js';
 import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
 import type { PipelineStageStats } from './stage-stats.js';
@@ -15,6 +15,7 @@ export const kDefaultPipelineBuffer = 2;
 /** Default of `statsIntervalMs` when `onStats` is given. */
 export const kDefaultStatsIntervalMs = 1000;
 
+/** Options of `.pipe()`. */
 export interface PipeOptions {
   /** Most items this stage works on at once (a positive integer). Default 1. */
   readonly concurrency?: number;
@@ -22,6 +23,7 @@ export interface PipeOptions {
   readonly name?: string;
 }
 
+/** Options of `.aggregate()`. */
 export interface AggregateOptions {
   /** Drop the last batch when the source ends with fewer than `size` items left. Default false. */
   readonly dropLast?: boolean;
@@ -29,11 +31,13 @@ export interface AggregateOptions {
   readonly name?: string;
 }
 
+/** Options of `.disaggregate()`. */
 export interface DisaggregateOptions {
   /** The stage's name. Default `disaggregate`. */
   readonly name?: string;
 }
 
+/** Options of `.build()`. */
 export interface PipelineBuildOptions {
   /** Emit in source order whatever the concurrency (true, the default), or as items complete. */
   readonly ordered?: boolean;

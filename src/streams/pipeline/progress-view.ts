@@ -10,7 +10,12 @@ import type { PipelineStageStats } from './stage-stats.js';
 /** Where and how often the progress view draws. */
 export interface ProgressOptions {
   /** The terminal to draw on. Default `process.stderr`. Nothing is drawn unless `stream.isTTY`. */
-  readonly stream?: { readonly isTTY?: boolean; write(text: string): unknown };
+  readonly stream?: {
+    /** Only a terminal is drawn on. */
+    readonly isTTY?: boolean;
+    /** Writes one frame of the view. */
+    write(text: string): unknown;
+  };
   /** Redraw period in ms (a number > 0; Infinity: only the first and last frames). Default 500. */
   readonly intervalMs?: number;
 }

@@ -14,7 +14,12 @@ export interface PipelineStageStats {
   /** Items whose call threw (or, for `disaggregate`, that were not iterable). */
   readonly failures: number;
   /** Time of one call, start to settle, in ms (a pool task's includes its wait for a thread); 0 for aggregate and disaggregate. */
-  readonly taskMs: { readonly avg: number; readonly p99: number };
+  readonly taskMs: {
+    /** The mean time of one task, ms. */
+    readonly avg: number;
+    /** The 99th percentile, ms. */
+    readonly p99: number;
+  };
   /** Items waiting in the stage's input buffer now. */
   readonly queued: number;
 }

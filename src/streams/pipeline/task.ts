@@ -7,6 +7,7 @@ import { Pool } from '../../execution/pool/pool.js';
 import { checkBoolean, checkTimeoutMs } from '../../options/checks.js';
 import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
 
+/** Options of `task()`. */
 export interface TaskOptions {
   /**
    * The pool to run on; the pipeline never closes it. Default: a pool the pipeline makes when
@@ -52,6 +53,7 @@ export class PipelineTask<I, O> {
   declare readonly [kSignature]?: (item: I) => O;
   /** @internal */
   readonly href: string;
+  /** The export the task calls. */
   readonly exportName: string;
   /** @internal */
   readonly pool: Pool | undefined;

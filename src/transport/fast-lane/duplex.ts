@@ -1,8 +1,8 @@
 /**
  * The fast lane: a caller (usually the main thread) and one dedicated worker exchange messages
  * through two shared-memory rings (requests, responses) instead of postMessage, and spin
- * briefly instead of sleeping when an answer is due soon. A sleeping thread takes ~15-90 µs to
- * wake on the 2-vCPU reference VM; a spinning one sees a message in well under a microsecond.
+ * briefly instead of sleeping when an answer is due soon. A sleeping thread takes tens of
+ * microseconds to wake; a spinning one sees a message in well under a microsecond.
  *
  * Setup: `createFastLane()` on the caller's side returns the caller and a `FastLaneInit` to hand
  * to the worker (in `workerData` or a message, with `transferList: [init.port]`), where

@@ -20,7 +20,7 @@
 
 import { receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { KeelError } from '../../errors.js';
-import { MessageDecoder, MessageEncoder } from './codec.js';
+import { MessageDecoder, MessageEncoder } from './message-encoding.js';
 import { RingReader, RingWriter } from './ring.js';
 
 /** What `receive()` returns when no message is waiting (`undefined` is a valid message). */

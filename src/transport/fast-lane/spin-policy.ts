@@ -1,7 +1,7 @@
 /**
- * When to spin before sleeping. On the 2-vCPU reference VM a thread asleep in `Atomics.wait`
- * (or an event loop parked in `Atomics.waitAsync`) takes ~15-90 µs to wake, a spinning one
- * sees a new frame in well under a microsecond. Spinning pays only while the awaited message
+ * When to spin before sleeping. A thread asleep in `Atomics.wait` (or an event loop parked in
+ * `Atomics.waitAsync`) takes tens of microseconds to wake, a spinning one sees a new frame in
+ * well under a microsecond. Spinning pays only while the awaited message
  * tends to arrive inside the spin window; otherwise it burns CPU and then sleeps anyway, and on
  * a busy 2-core machine it also holds a core the other side may need to produce that message.
  *
@@ -34,7 +34,7 @@ export interface AdaptiveSpinOptions {
   /**
    * How long a probe spins (default `maxSpinUs`). Longer than the window on a worker's side:
    * when both ends have stopped spinning, the other end's next message comes after its own
-   * wake-up (50-100 µs on the reference VM), which a probe of the plain window cannot see.
+   * wake-up (longer than the window), which a probe of the plain window cannot see.
    */
   readonly probeSpinUs?: number;
 }

@@ -3,8 +3,8 @@
  * leave. The only worker-side module that touches node:worker_threads or the IPC channel.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FastLaneServer, kNoMessage, type FastLaneInit } from './fast-lane/duplex.js';
-import { IpcPoller } from './ipc-poll.js';
+import { FastLaneServer, kNoMessage, type FastLaneInit } from '../fast-lane/duplex.js';
+import { IpcPoller } from '../ipc-poll.js';
 
 export interface CallerChannel<In, Out> {
   readonly bootData: unknown;

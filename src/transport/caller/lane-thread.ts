@@ -9,7 +9,7 @@
  * nor parks a waiter. The pump never keeps the process alive by itself: the Worker handle does,
  * while `ref()`ed (Node 20 does not count a pending Atomics.waitAsync, nodejs/node#61941).
  */
-import { createFastLane, kNoMessage, type FastLaneCaller } from './fast-lane/duplex.js';
+import { createFastLane, kNoMessage, type FastLaneCaller } from '../fast-lane/duplex.js';
 import type { EndpointHandlers, WorkerEndpoint } from './endpoint.js';
 import { startThread, type ThreadOptions } from './thread.js';
 

@@ -4,10 +4,10 @@
  * `workerInit(index)` once, then loads and collates chunks of indices, one call per chunk.
  * Imports only code that is safe in a worker: the module loader, errors and collate.
  */
-import { KeelError } from '../../errors.js';
-import type { ChunkCollateSpec, LoaderWorkerSpec } from '../../protocol/loader-messages.js';
-import { ModuleLoader, pickExport } from '../../worker/module-loader.js';
-import { defaultCollate } from './collate.js';
+import { KeelError } from '../errors.js';
+import type { ChunkCollateSpec, LoaderWorkerSpec } from '../protocol/loader-messages.js';
+import { defaultCollate } from '../tensors/collate.js';
+import { ModuleLoader, pickExport } from './module-loader.js';
 
 /** The dataset, once loaded: what the module or factory gave, and its getItem bound to it. */
 interface Dataset {

@@ -1,23 +1,23 @@
 /**
- * Codecs bound to the three copies of one slot: each builds its views over shared memory once,
- * so a fetch or assign does no offset arithmetic and allocates only the result. Callers uphold
- * the slot protocol (slot-engine.ts): `write` only on a copy the writer owns, `read` / `view` /
- * `readInto` only on a pinned copy. `read` never throws, even on bytes a forced writer is
- * overwriting, because such a result is discarded after validation; `readInto` throws only what
- * the caller's target throws (a setter).
+ * A value layout (value-layouts.ts) bound to the three copies of one slot: each field builds its
+ * views over shared memory once, so a fetch or assign does no offset arithmetic and allocates
+ * only the result. Callers uphold the slot protocol (slot-engine.ts): `write` only on a copy the
+ * writer owns, `read` / `view` / `readInto` only on a pinned copy. `read` never throws, even on
+ * bytes a forced writer is overwriting, because such a result is discarded after validation;
+ * `readInto` throws only what the caller's target throws (a setter).
  */
 import { Buffer } from 'node:buffer';
-import { kStringHeaderBytes, layoutBytes, type LayoutNode } from './codecs.js';
+import { kStringHeaderBytes, layoutBytes, type LayoutNode } from './value-layouts.js';
 import {
   allocateUninitialized,
   copyElements,
   typedView,
-  type AnyTypedArray,
+  type TypedArray,
   type DTypeName,
 } from './typed-arrays.js';
 
 /** Moves one value between JS and one of a slot's copies. */
-export interface BoundCodec {
+export interface BoundLayout {
   /** Writes a value that passed `findMismatch` into copy `copy`. Writer side, under the lock. */
   write(copy: number, value: unknown): void;
   /** A caller-owned copy of the value in copy `copy`. */
@@ -33,39 +33,39 @@ export interface BoundCodec {
 }
 
 /** Binds `layout` at `offsetBytes` inside each copy that starts at `copyBases[i]`. */
-export function bindCodec(
+export function bindLayout(
   layout: LayoutNode,
   buffer: SharedArrayBuffer,
   copyBases: readonly number[],
   offsetBytes = 0,
-): BoundCodec {
+): BoundLayout {
   const at = copyBases.map((base) => base + offsetBytes);
   switch (layout.kind) {
     case 'null':
-      return kNullCodec;
+      return kNullField;
     case 'boolean':
-      return new BooleanCodec(at.map((start) => new Uint8Array(buffer, start, 1)));
+      return new BooleanField(at.map((start) => new Uint8Array(buffer, start, 1)));
     case 'number':
-      return new ScalarCellCodec(at.map((start) => new Float64Array(buffer, start, 1)));
+      return new ScalarCellField(at.map((start) => new Float64Array(buffer, start, 1)));
     case 'bigint':
-      return new ScalarCellCodec(at.map((start) => new BigInt64Array(buffer, start, 1)));
+      return new ScalarCellField(at.map((start) => new BigInt64Array(buffer, start, 1)));
     case 'string':
-      return new StringCodec(buffer, at, layout.capacityBytes);
+      return new StringField(buffer, at, layout.capacityBytes);
     case 'typed':
-      return new TypedCodec(buffer, at, layout.dtype, layout.length);
+      return new TypedField(buffer, at, layout.dtype, layout.length);
     case 'object':
       return bindObject(layout, buffer, copyBases, offsetBytes);
   }
 }
 
-const kNullCodec: BoundCodec = {
+const kNullField: BoundLayout = {
   write() {},
   read: () => null,
   view: () => null,
   readInto: () => null,
 };
 
-class BooleanCodec implements BoundCodec {
+class BooleanField implements BoundLayout {
   constructor(readonly cells: readonly Uint8Array[]) {}
   write(copy: number, value: unknown): void {
     (this.cells[copy] as Uint8Array)[0] = value === true ? 1 : 0;
@@ -82,7 +82,7 @@ class BooleanCodec implements BoundCodec {
 }
 
 /** A number in a Float64 cell, or a bigint in a BigInt64 cell: one element, read as is. */
-class ScalarCellCodec implements BoundCodec {
+class ScalarCellField implements BoundLayout {
   constructor(readonly cells: readonly (Float64Array | BigInt64Array)[]) {}
   write(copy: number, value: unknown): void {
     // The slot's layout matched the value's kind when it was assigned: a number meets a
@@ -100,7 +100,7 @@ class ScalarCellCodec implements BoundCodec {
   }
 }
 
-class StringCodec implements BoundCodec {
+class StringField implements BoundLayout {
   readonly #lengths: Uint32Array[];
   readonly #bytes: Buffer[];
   readonly #capacityBytes: number;
@@ -128,8 +128,8 @@ class StringCodec implements BoundCodec {
   }
 }
 
-class TypedCodec implements BoundCodec {
-  readonly #views: AnyTypedArray[];
+class TypedField implements BoundLayout {
+  readonly #views: TypedArray[];
   readonly #dtype: DTypeName;
   readonly #length: number;
 
@@ -140,20 +140,20 @@ class TypedCodec implements BoundCodec {
   }
   write(copy: number, value: unknown): void {
     // Same element type (checked), or Buffer and Uint8Array: both bytes.
-    copyElements(this.#views[copy] as AnyTypedArray, value as AnyTypedArray);
+    copyElements(this.#views[copy] as TypedArray, value as TypedArray);
   }
-  read(copy: number): AnyTypedArray {
+  read(copy: number): TypedArray {
     const result = allocateUninitialized(this.#dtype, this.#length);
-    copyElements(result, this.#views[copy] as AnyTypedArray);
+    copyElements(result, this.#views[copy] as TypedArray);
     return result;
   }
-  view(copy: number): AnyTypedArray {
-    return this.#views[copy] as AnyTypedArray;
+  view(copy: number): TypedArray {
+    return this.#views[copy] as TypedArray;
   }
-  readInto(copy: number, target: unknown): AnyTypedArray {
+  readInto(copy: number, target: unknown): TypedArray {
     // Same element type and length (checked), so one memcpy; no allocation.
-    copyElements(target as AnyTypedArray, this.#views[copy] as AnyTypedArray);
-    return target as AnyTypedArray;
+    copyElements(target as TypedArray, this.#views[copy] as TypedArray);
+    return target as TypedArray;
   }
 }
 
@@ -162,25 +162,25 @@ function bindObject(
   buffer: SharedArrayBuffer,
   copyBases: readonly number[],
   offsetBytes: number,
-): BoundCodec {
-  const fields: BoundCodec[] = [];
+): BoundLayout {
+  const fields: BoundLayout[] = [];
   let offset = offsetBytes;
   for (const child of layout.values) {
-    fields.push(bindCodec(child, buffer, copyBases, offset));
+    fields.push(bindLayout(child, buffer, copyBases, offset));
     offset += layoutBytes(child);
   }
-  return new ObjectCodec(layout.keys, fields);
+  return new ObjectField(layout.keys, fields);
 }
 
-class ObjectCodec implements BoundCodec {
+class ObjectField implements BoundLayout {
   constructor(
     readonly keys: readonly string[],
-    readonly fields: readonly BoundCodec[],
+    readonly fields: readonly BoundLayout[],
   ) {}
   write(copy: number, value: unknown): void {
     const record = value as Record<string, unknown>;
     for (let i = 0; i < this.keys.length; i++) {
-      (this.fields[i] as BoundCodec).write(copy, record[this.keys[i] as string]);
+      (this.fields[i] as BoundLayout).write(copy, record[this.keys[i] as string]);
     }
   }
   read(copy: number): Record<string, unknown> {
@@ -194,7 +194,7 @@ class ObjectCodec implements BoundCodec {
     for (let i = 0; i < this.keys.length; i++) {
       const key = this.keys[i] as string;
       const held = record[key];
-      const value = (this.fields[i] as BoundCodec).readInto(copy, held);
+      const value = (this.fields[i] as BoundLayout).readInto(copy, held);
       // Arrays and objects were filled in place; scalars and strings are replaced. Object.is,
       // not ===: 0 and -0 differ, NaN is NaN. The key is an own property of the target (checked),
       // so this sets it even for a key named __proto__.
@@ -202,11 +202,11 @@ class ObjectCodec implements BoundCodec {
     }
     return record;
   }
-  #build(valueOf: (field: BoundCodec) => unknown): Record<string, unknown> {
+  #build(valueOf: (field: BoundLayout) => unknown): Record<string, unknown> {
     const result: Record<string, unknown> = {};
     for (let i = 0; i < this.keys.length; i++) {
       const key = this.keys[i] as string;
-      const value = valueOf(this.fields[i] as BoundCodec);
+      const value = valueOf(this.fields[i] as BoundLayout);
       // A key named __proto__ must become an own property, not the prototype.
       if (key === '__proto__')
         Object.defineProperty(result, key, {

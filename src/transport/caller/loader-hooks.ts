@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { LoaderHook } from '../protocol/messages.js';
+import type { LoaderHook } from '../../protocol/messages.js';
 
 let cachedHooks: readonly LoaderHook[] | undefined;
 

@@ -4,8 +4,8 @@
  * whether it has holes, extra named properties (both survive structured cloning, so they send a
  * user's array to V8's encoding), is a proxy, or appears twice in the message. A marked array is
  * made by keel, filled by `push` and never shown to user code, so none of these can hold; the
- * checks cost ~0.6 µs for the eight arrays of a one-frame message on the 2-vCPU reference VM,
- * about half of encoding it.
+ * checks would cost about half of encoding a one-frame message's eight arrays, so marked
+ * arrays must stay unreachable to users for the skip to stay sound.
  *
  * The mark is a symbol-keyed property: structured cloning and `Object.keys` ignore it, so a
  * marked array crosses a MessagePort or an IPC channel as a plain array.

@@ -1,8 +1,8 @@
 /**
  * `defaultCollate`: samples to one batch. Pure, no I/O: a loader worker runs it on its chunk;
- * the caller then only joins chunks (join-chunks.ts).
+ * the caller then only joins chunks (streams/data-loader/join-chunks.ts). Both sides.
  */
-import { KeelError } from '../../errors.js';
+import { KeelError } from '../errors.js';
 import {
   asTensor,
   concatenate,
@@ -15,7 +15,7 @@ import {
   sameShape,
   type Tensor,
   type TypedArray,
-} from './tensors.js';
+} from './tensor.js';
 
 /**
  * What `defaultCollate` makes of samples of type `S`: numbers become a `Tensor<Float64Array>`,

@@ -2,11 +2,11 @@
  * Worker threads: the only caller-side module that touches node:worker_threads.
  */
 import { MessagePort, Worker, type ResourceLimits, type Transferable } from 'node:worker_threads';
-import { KeelError } from '../errors.js';
+import { KeelError } from '../../errors.js';
 import type { EndpointHandlers, WorkerEndpoint } from './endpoint.js';
-import { createRegistryLink } from './registry-link.js';
+import { createRegistryLink } from '../registry-link.js';
 
-const kThreadEntry = new URL('../worker/thread-entry.js', import.meta.url);
+const kThreadEntry = new URL('../../worker/thread-entry.js', import.meta.url);
 
 export interface ThreadOptions {
   readonly bootData: unknown;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { KeelError } from 'keel';
 import { deserializeError, serializeError } from '../dist/errors.js';
-import { findUncloneable } from '../dist/codec/crossing.js';
+import { findUncloneable } from '../dist/values/crossing.js';
 
 const builtins = [
   Error,
@@ -88,7 +88,7 @@ test('a caller stack is appended after the worker frames', () => {
     serializeError(new Error('x')),
     '    at async caller (app.js:1:1)',
   ) as Error;
-  assert.match(rebuilt.stack ?? '', /errors-codec\.test[\s\S]*at async caller \(app\.js:1:1\)$/);
+  assert.match(rebuilt.stack ?? '', /errors-crossing\.test[\s\S]*at async caller \(app\.js:1:1\)$/);
 });
 
 test('a hostile error (throwing getters, uncloneable fields) still serializes', () => {

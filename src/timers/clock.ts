@@ -1,10 +1,11 @@
 /**
  * The Node specifics of the real-time tools, in one place: the clock, timers and immediates that
  * can be cancelled and (un)ref'd, and raising an error the way a throwing timer callback does.
- * Everything else in src/realtime/ is plain JavaScript over these.
+ * Both sides (a RealtimeLoop runs on the calling thread or in a worker): schedule.ts,
+ * src/realtime/ and worker/loop-server.ts are plain JavaScript over these.
  */
 import { performance } from 'node:perf_hooks';
-import { kMaxTimerMs } from '../timers/long-timeout.js';
+import { kMaxTimerMs } from './long-timeout.js';
 
 /** Milliseconds on this thread's monotonic high-resolution clock (`performance.now()`). */
 export function nowMs(): number {

@@ -6,20 +6,20 @@
  *   the version tag 0xFF). It handles everything structured cloning handles, except what must
  *   stay shared (a SharedArrayBuffer or a view of one, two views of one buffer) and
  *   transferables: `encode` refuses those and the lane routes them over its MessagePort.
- * - 1..8: a compact encoding of "simple" values, 4-15x cheaper than V8's for the small
- *   messages of a call (encode + decode of a number: ~0.13 µs vs ~1.8 µs; of
- *   `{ type, id, method, args: [1, 2] }`: ~1.2 µs vs ~5 µs; bench/fast-lane-raw.mjs):
- *   undefined, null, booleans, numbers, well-formed strings, and plain arrays / plain objects
- *   of those, nested a few levels. Anything else, or anything large, takes the V8 path.
- *   keel's own wire arrays (codec/wire-array.ts: an arena value's numbers and keys) take the
+ * - 1..9 (kTagUndefined..kTagView): a compact encoding of "simple" values, 4-15x cheaper than
+ *   V8's for the small messages of a call (bench/fast-lane-raw.mjs measures both): undefined,
+ *   null, booleans, numbers, well-formed strings, and plain arrays / plain objects of those,
+ *   nested a few levels. Anything else, or anything large, takes the V8 path.
+ *   keel's own wire arrays (values/wire-array.ts: an arena value's numbers and keys) take the
  *   compact path at any length, without a user array's checks.
  *
- *   simple value := tag byte, then  kTagNumber: float64 LE | kTagString: u32 byteLength, UTF-8
+ *   simple value := tag byte, then  kTagUndefined, kTagNull, kTagFalse, kTagTrue: nothing
+ *                   | kTagNumber: float64 LE | kTagString: u32 byteLength, UTF-8
  *                   | kTagArray: u32 count, values | kTagObject: u32 count, (u32 keyBytes, key, value)*
  *                   | kTagView: u8 view code, u32 byteLength, bytes (a TypedArray, DataView or
  *                     Buffer of at most 8 KiB of plain memory: a robot's joint state, an
- *                     observation vector. A remote call echoing a Float64Array(7) took 23 µs
- *                     p50 through V8's serializer on the 2-vCPU reference VM, 4.6 µs so)
+ *                     observation vector, the common argument of a control loop's calls,
+ *                     which V8's serializer would make several times dearer)
  *
  * Both keep structured-clone results: -0 and NaN survive, lone surrogates and shared
  * references (the same object twice) fall back to V8, which preserves them, and typed arrays
@@ -28,8 +28,8 @@
 
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
 import { types } from 'node:util';
-import { kTypedArrayConstructors } from '../../codec/typed-array.js';
-import { isWireArray } from '../../codec/wire-array.js';
+import { kTypedArrayConstructors } from '../../values/typed-array.js';
+import { isWireArray } from '../../values/wire-array.js';
 
 const kTagUndefined = 1;
 const kTagNull = 2;
@@ -263,7 +263,7 @@ export class MessageEncoder {
     return true;
   }
 
-  /** keel's own arrays (codec/wire-array.ts): packed, plain, not shared, so no checks. */
+  /** keel's own arrays (values/wire-array.ts): packed, plain, not shared, so no checks. */
   #writeWireArray(array: readonly unknown[], depth: number): boolean {
     const count = array.length;
     if (!this.#reserve(5)) return false;

@@ -1,13 +1,13 @@
-// The fast lane's value codec: whatever path a value takes (compact or V8), it decodes to what
-// V8's own serialize/deserialize round trip gives, and never to a view of the shared ring.
+// The fast lane's message encoding: whatever path a value takes (compact or V8), it decodes to
+// what V8's own serialize/deserialize round trip gives, and never to a view of the shared ring.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deserialize, serialize } from 'node:v8';
 import { inspect } from 'node:util';
 import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
-import { MessageDecoder, MessageEncoder } from '../dist/transport/fast-lane/codec.js';
-import { isWireArray, wireArray } from '../dist/codec/wire-array.js';
+import { MessageDecoder, MessageEncoder } from '../dist/transport/fast-lane/message-encoding.js';
+import { isWireArray, wireArray } from '../dist/values/wire-array.js';
 
 const kSeed = 20261121;
 

@@ -2,7 +2,7 @@
  * The contract between the caller-side engines (Pool, spawn) and a running worker, whatever
  * carries it (a worker thread, a child process). Engines never touch the platform directly.
  */
-import { describeValue } from '../errors.js';
+import { describeValue } from '../../errors.js';
 
 /** How a worker ended: exit code or signal, and the uncaught error that ended it, if any. */
 export interface WorkerExit {

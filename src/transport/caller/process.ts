@@ -9,12 +9,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { KeelError } from '../errors.js';
-import { setLongTimeout, type LongTimeout } from '../timers/long-timeout.js';
+import { KeelError } from '../../errors.js';
+import { setLongTimeout, type LongTimeout } from '../../timers/long-timeout.js';
 import type { EndpointHandlers, WorkerEndpoint, WorkerExit } from './endpoint.js';
-import { IpcPoller } from './ipc-poll.js';
+import { IpcPoller } from '../ipc-poll.js';
 
-const kProcessEntry = fileURLToPath(new URL('../worker/process-entry.js', import.meta.url));
+const kProcessEntry = fileURLToPath(new URL('../../worker/process-entry.js', import.meta.url));
 /** How long the caller's loop keeps turning for an answer after a send (ipc-poll.ts). */
 const kCallerPollUs = 100;
 /** How much of the end of a child's stderr an exit report carries. */

@@ -1,12 +1,17 @@
 /**
- * The schedule shared by RealtimeLoop on the calling thread and in a worker: deadlines that do
- * not drift, the rule for skipping missed ticks, and the two precise waits (a blocking one for a
- * worker, an event-loop-friendly one for the calling thread). Both wait in two stages: a coarse
- * sleep that may wake late, ending `spinMs` before the deadline, then a short precise stage that
- * watches the clock.
+ * The schedule shared by RealtimeLoop on the calling thread (realtime/local-loop.ts) and in a
+ * worker (worker/loop-server.ts): deadlines that do not drift, the rule for skipping missed
+ * ticks, and the two precise waits (a blocking one for a worker, an event-loop-friendly one for
+ * the calling thread). Both wait in two stages: a coarse sleep that may wake late, ending
+ * `spinMs` before the deadline, then a short precise stage that watches the clock.
  */
-import type { LoopStatsMemory } from './loop-stats.js';
-import { nowMs, wakeAfter, wakeSoon, type PendingWake } from './platform.js';
+import { nowMs, wakeAfter, wakeSoon, type PendingWake } from './clock.js';
+
+/** Where a loop records its ticks: a RealtimeLoop's `LoopStatsMemory` (memory/loop-stats.ts). */
+export interface TickRecorder {
+  /** A tick starts `latenessUs` after its deadline; `skipped` ticks before it were dropped. */
+  recordTick(latenessUs: number, skipped: number): void;
+}
 
 /**
  * Deadlines of a fixed-rate loop: deadline_n = originMs + n * periodMs, n = 1, 2, ... Computed
@@ -54,7 +59,7 @@ export class DeadlineClock {
  */
 export function startTick(
   clock: DeadlineClock,
-  memory: LoopStatsMemory,
+  memory: TickRecorder,
   tick: (nowMs: number) => unknown,
 ): PromiseLike<unknown> | undefined {
   const startedMs = nowMs();

@@ -4,7 +4,7 @@
  * Pure functions with no I/O, used on both sides of a loader worker.
  */
 
-import type { TypedArray } from '../../codec/typed-array.js';
+import type { TypedArray } from '../values/typed-array.js';
 
 /** Every TypedArray kind `defaultCollate` stacks (Float16Array where the platform has it). */
 export type { TypedArray };
@@ -29,8 +29,11 @@ export type DType =
  * dimension. A sample may itself be a `Tensor` (`dtype` optional there): it is stacked as one.
  */
 export interface Tensor<A extends TypedArray = TypedArray> {
+  /** The elements, row-major. */
   readonly data: A;
+  /** The dimensions, the batch first. */
   readonly shape: readonly number[];
+  /** The element type's name (`'float32'`, ...). */
   readonly dtype: DType;
 }
 

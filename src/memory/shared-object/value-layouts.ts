@@ -1,7 +1,7 @@
 /**
  * The value kinds of a SharedObject slot, as data: a `LayoutNode` tree inferred once from the
  * initial value, its size in bytes, and the pure check that a later value still fits it.
- * Reading and writing shared memory is in bound-codecs.ts. Shared by both sides.
+ * Reading and writing shared memory is in bound-layouts.ts. Shared by both sides.
  */
 import { Buffer } from 'node:buffer';
 import { describeValue, invalidArgument } from '../../errors.js';

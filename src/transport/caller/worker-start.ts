@@ -1,0 +1,70 @@
+/**
+ * Starting a keel worker, whatever its role: the boot data it gets (`WorkerBootData`) and the
+ * transport that reaches it (a thread over a fast lane, a thread over its port, or a child
+ * process). The one place Pool, spawn, iterateInWorker and RealtimeLoop.inWorker start workers.
+ */
+import type { WorkerBootData } from '../../protocol/messages.js';
+import type { EndpointHandlers, WorkerEndpoint } from './endpoint.js';
+import { startLaneThread } from './lane-thread.js';
+import { loaderHooksForWorkers } from './loader-hooks.js';
+import { startProcess } from './process.js';
+import { startThread, type ResourceLimits } from './thread.js';
+
+export type WorkerRole = WorkerBootData['role'];
+
+/** What to start. The role decides the rest (the thread's name, how the caller reaches it). */
+export interface WorkerStart {
+  readonly role: WorkerRole;
+  /** A thread, or a child process (spawn and iterateInWorker only). */
+  readonly kind: 'thread' | 'process';
+  /** The arena the worker shares with its caller (the data of `arena.share()`), threads only. */
+  readonly arena?: unknown;
+  /** Threads only: a child process takes its heap limit as a flag in `execArgv`. */
+  readonly resourceLimits?: ResourceLimits | undefined;
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  readonly execArgv?: readonly string[] | undefined;
+}
+
+/** How each role's thread is reached from its caller. */
+const kThreadChannels: Readonly<
+  Record<WorkerRole, { readonly lane: boolean; readonly callerSpinUs?: number }>
+> = {
+  pool: { lane: true },
+  remote: { lane: true },
+  // Items wait in a buffer: a wait for one is long or rare, and spinning for it would only
+  // spend this thread's CPU, so the caller parks at once.
+  stream: { lane: true, callerSpinUs: 0 },
+  // A loop exchanges a start and a stop: its thread's port is enough, and nothing spins.
+  loop: { lane: false },
+};
+
+/** What a keel worker of `role` gets at boot. */
+export function workerBootData(role: WorkerRole, arena: unknown): WorkerBootData {
+  return {
+    keel: 1,
+    role,
+    loaderHooks: loaderHooksForWorkers(),
+    ...(arena ? { arena } : {}),
+  };
+}
+
+/**
+ * Starts one keel worker. Throws `KeelError` ERR_START_FAILED (Node's error as `cause`) when
+ * the platform refuses to start it at all; a worker that starts and then fails reports it as
+ * its exit, through `handlers`.
+ */
+export function startWorker<In, Out>(
+  start: WorkerStart,
+  handlers: EndpointHandlers<In>,
+): WorkerEndpoint<Out> {
+  const bootData = workerBootData(start.role, start.arena);
+  const common = { bootData, env: start.env, execArgv: start.execArgv };
+  if (start.kind === 'process') return startProcess<In, Out>(common, handlers);
+  const thread = { ...common, resourceLimits: start.resourceLimits, name: `keel-${start.role}` };
+  const { lane, callerSpinUs } = kThreadChannels[start.role];
+  if (!lane) return startThread<In, Out>(thread, handlers);
+  return startLaneThread<In, Out>(
+    callerSpinUs === undefined ? thread : { ...thread, callerSpinUs },
+    handlers,
+  );
+}
