@@ -24,14 +24,24 @@ test('after a send the loop keeps turning until the answer arrives, and stops at
   assert.equal(immediatesPending(), before, 'no turn left once the answer is in');
 });
 
+/**
+ * Holds this thread until `ms` have passed by the clock. A timer would not do: libuv's loop time
+ * is cached, so on a loaded machine `setTimeout(fn, 1)` can fire well under 1 ms after a send,
+ * an answer inside a 0.2 ms window that the test meant to be late.
+ */
+function holdFor(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
 test('a window that runs out ends the turning; two in a row stop polling until a probe', async () => {
   const poller = new IpcPoller(200); // 0.2 ms
   const before = immediatesPending();
   for (let miss = 0; miss < 2; miss++) {
     poller.sent();
     assert.equal(immediatesPending(), before + 1, `send ${miss + 1} polls`);
-    await delay(5); // the window runs out with no answer
-    await nextTurn(); // the chain's pending turn (if the timer came first) sees the deadline
+    holdFor(1); // the window runs out with no answer
+    await nextTurn(); // the chain's pending turn sees the deadline
     assert.equal(immediatesPending(), before, 'nothing keeps turning past the window');
     poller.received(); // the late answer
   }
@@ -40,8 +50,9 @@ test('a window that runs out ends the turning; two in a row stop polling until a
   for (let send = 0; send < 32; send++) {
     poller.sent();
     if (immediatesPending() > before) polled++;
-    await delay(1);
+    holdFor(1);
     poller.received();
+    await nextTurn(); // a probe's chain sees its window closed and ends
   }
   assert.ok(polled >= 1 && polled <= 2, `after two misses only probes poll (${polled} of 32)`);
   // One answer inside a probe's window turns polling back on. A 5 ms window: an answer given
@@ -49,8 +60,9 @@ test('a window that runs out ends the turning; two in a row stop polling until a
   const reprobe = new IpcPoller(5000);
   for (let miss = 0; miss < 2; miss++) {
     reprobe.sent();
-    await delay(20);
+    holdFor(6);
     reprobe.received();
+    await nextTurn();
   }
   let resumed = 0;
   for (let send = 0; send < 20; send++) {
