@@ -125,23 +125,6 @@ describe('DataLoader hardening: timeouts', () => {
   }
 });
 
-describe('DataLoader hardening: close', () => {
-  test(
-    'close({ timeoutMs: Infinity }) ends the workers gracefully: each dataset is disposed, none killed',
-    kTestTimeout,
-    async () => {
-      const disposals = new Int32Array(new SharedArrayBuffer(4));
-      const loader = makeLoader(
-        { length: 8, disposals: disposals.buffer },
-        { batchSize: 4, numWorkers: 2, persistentWorkers: true },
-      );
-      assert.equal((await collect(loader)).length, 2);
-      await loader.close({ timeoutMs: Infinity });
-      assert.equal(Atomics.load(disposals, 0), 2);
-    },
-  );
-});
-
 describe('DataLoader hardening: one epoch at a time', () => {
   for (const persistentWorkers of [false, true]) {
     test(

@@ -232,21 +232,24 @@ describe('DataLoader: backpressure, stopping and closing', () => {
     },
   );
 
-  test(
-    'close() ends the workers gracefully: the dataset of each is disposed',
-    kTestTimeout,
-    async () => {
-      const disposals = new Int32Array(new SharedArrayBuffer(4));
-      const loader = makeLoader(
-        { length: 8, disposals: disposals.buffer },
-        { batchSize: 4, numWorkers: 2, persistentWorkers: true },
-      );
-      assert.equal((await collect(loader)).length, 2);
-      assert.equal(Atomics.load(disposals, 0), 0, 'persistent workers are kept after the epoch');
-      await loader.close();
-      assert.equal(Atomics.load(disposals, 0), 2);
-    },
-  );
+  // Infinity: no time limit (it used to fire after ~1 ms and kill the workers).
+  for (const timeoutMs of [undefined, Infinity]) {
+    test(
+      `close(${timeoutMs === undefined ? '' : '{ timeoutMs: Infinity }'}) ends the workers gracefully: the dataset of each is disposed`,
+      kTestTimeout,
+      async () => {
+        const disposals = new Int32Array(new SharedArrayBuffer(4));
+        const loader = makeLoader(
+          { length: 8, disposals: disposals.buffer },
+          { batchSize: 4, numWorkers: 2, persistentWorkers: true },
+        );
+        assert.equal((await collect(loader)).length, 2);
+        assert.equal(Atomics.load(disposals, 0), 0, 'persistent workers are kept after the epoch');
+        await loader.close(timeoutMs === undefined ? undefined : { timeoutMs });
+        assert.equal(Atomics.load(disposals, 0), 2);
+      },
+    );
+  }
 
   test(
     'without persistentWorkers, the workers end (disposing their dataset) before the epoch reports done',

@@ -10,7 +10,8 @@
  * cannot say when a block ended; one sampler gives both.
  */
 import { Histogram } from '../metrics/histogram.js';
-import { nowMs, repeatUnref } from '../timers/clock.js';
+import { nowMs } from '../timers/clock.js';
+import { setLongInterval, type LongInterval } from '../timers/long-timeout.js';
 import {
   monitorSettings,
   type LoopMonitorStats,
@@ -49,12 +50,12 @@ class EventLoopMonitor implements LoopMonitor {
   readonly #delayMs = new Histogram();
   #blocks = 0;
   #lastSampleMs: number;
-  #stopSampling: (() => void) | undefined;
+  #sampling: LongInterval | undefined;
 
   constructor(settings: MonitorSettings) {
     this.#settings = settings;
     this.#lastSampleMs = nowMs();
-    this.#stopSampling = repeatUnref(settings.sampleIntervalMs, this.#sample);
+    this.#sampling = setLongInterval(this.#sample, settings.sampleIntervalMs);
   }
 
   stats(): LoopMonitorStats {
@@ -62,8 +63,8 @@ class EventLoopMonitor implements LoopMonitor {
   }
 
   stop(): void {
-    this.#stopSampling?.();
-    this.#stopSampling = undefined;
+    this.#sampling?.clear();
+    this.#sampling = undefined;
   }
 
   [Symbol.dispose](): void {

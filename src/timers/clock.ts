@@ -53,18 +53,6 @@ export function wakeSoon(callback: () => void, ref: boolean): PendingWake {
   };
 }
 
-/**
- * Calls `callback` every `intervalMs` (below setTimeout's limit: monitorLoop's is at most 1000)
- * without keeping the process alive; returns the stopper.
- */
-export function repeatUnref(intervalMs: number, callback: () => void): () => void {
-  const interval = setInterval(callback, intervalMs);
-  interval.unref();
-  return () => {
-    clearInterval(interval);
-  };
-}
-
 /** Resolves in the next turn of the event loop: lets pending I/O, timers and messages run. */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => {

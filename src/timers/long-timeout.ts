@@ -1,5 +1,5 @@
 /**
- * setTimeout for any delay. Node's timers hold a signed 32-bit delay: 2^31 ms or more (and
+ * setTimeout and setInterval for any delay. Node's timers hold a signed 32-bit delay: 2^31 ms or more (and
  * Infinity) becomes 1 ms with only a TimeoutOverflowWarning, so a "no timeout" of Infinity or a
  * week-long one fired at once. Here Infinity arms nothing, and a longer delay chains timers of
  * at most kMaxTimerMs. Shared by both sides; every keel timeout goes through it.
@@ -58,3 +58,38 @@ const kNever: LongTimeout = {
   ref: () => kNever,
   unref: () => kNever,
 };
+
+/** A repeating timer; `clear()` stops it for good. */
+export interface LongInterval {
+  clear(): void;
+}
+
+/**
+ * Calls `callback` every `periodMs` (a number > 0; Infinity: never) until cleared, never keeping
+ * the process alive (an observer's period: stats, a progress view, a loop monitor). setInterval
+ * turns 2^31 ms or more into 1 ms; such a period runs on chained long timeouts here.
+ */
+export function setLongInterval(callback: () => void, periodMs: number): LongInterval {
+  if (periodMs <= kMaxTimerMs) {
+    const timer = setInterval(callback, periodMs);
+    timer.unref();
+    return {
+      clear: () => {
+        clearInterval(timer);
+      },
+    };
+  }
+  let timer: LongTimeout | undefined;
+  const arm = (): void => {
+    timer = setLongTimeout(() => {
+      arm(); // first: a callback that clears the interval clears this new timer
+      callback();
+    }, periodMs).unref();
+  };
+  arm();
+  return {
+    clear: () => {
+      timer?.clear();
+    },
+  };
+}

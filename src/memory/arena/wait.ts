@@ -4,6 +4,8 @@
  */
 
 import { abortReason } from '../../errors.js';
+// setTimeout's largest delay: a longer wait re-arms a slice at a time.
+import { kMaxTimerMs } from '../../timers/long-timeout.js';
 
 type WaitAsyncResult =
   | { async: false; value: 'not-equal' | 'timed-out' }
@@ -19,8 +21,6 @@ type WaitAsync = (
 // ES2024; present in Node >= 16. Absent elsewhere: then the wait polls (kPollMs).
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 const kPollMs = 5;
-// setTimeout's largest delay; a longer wait simply re-arms.
-const kMaxTimerMs = 2 ** 31 - 1;
 
 export type WaitOutcome = 'changed' | 'timed-out';
 

@@ -4,7 +4,7 @@
  */
 import { invalidArgument } from '../../errors.js';
 import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
-import { setObserverInterval, type ObserverInterval } from './observer-interval.js';
+import { setLongInterval, type LongInterval } from '../../timers/long-timeout.js';
 import type { PipelineStageStats } from './stage-stats.js';
 
 /** Where and how often the progress view draws. */
@@ -56,7 +56,7 @@ export class ProgressView {
   readonly #stream: { write(text: string): unknown };
   readonly #intervalMs: number;
   readonly #startedMs = performance.now();
-  #timer: ObserverInterval | undefined;
+  #timer: LongInterval | undefined;
   #linesDrawn = 0;
   #last: { readonly atMs: number; readonly outputs: readonly number[] } | undefined;
 
@@ -84,7 +84,7 @@ export class ProgressView {
     if (this.#timer) return;
     this.#draw();
     // A progress view is only an observer: its timer never keeps the process alive.
-    this.#timer = setObserverInterval(() => {
+    this.#timer = setLongInterval(() => {
       this.#draw();
     }, this.#intervalMs);
   }

@@ -4,7 +4,7 @@
  * cleared when the run ends.
  */
 import type { Failure } from './channel.js';
-import { setObserverInterval, type ObserverInterval } from './observer-interval.js';
+import { setLongInterval, type LongInterval } from '../../timers/long-timeout.js';
 import type { PipelineSettings } from './pipeline-options.js';
 import type { ProgressView } from './progress-view.js';
 import type { PipelineStageStats } from './stage-stats.js';
@@ -16,7 +16,7 @@ export class StatsReporter {
   /** Called when `onStats` throws during the run: the run stops with that error. */
   readonly #onError: (error: unknown) => void;
   readonly #views: ProgressView[] = [];
-  #timer: ObserverInterval | undefined;
+  #timer: LongInterval | undefined;
   #state: 'idle' | 'running' | 'stopped' = 'idle';
 
   constructor(
@@ -43,7 +43,7 @@ export class StatsReporter {
     for (const view of this.#views) view.start();
     const onStats = this.#onStats;
     if (!onStats) return;
-    this.#timer = setObserverInterval(() => {
+    this.#timer = setLongInterval(() => {
       try {
         onStats(this.#read());
       } catch (error) {

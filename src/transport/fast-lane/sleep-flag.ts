@@ -15,9 +15,8 @@
  * wakeup.test.ts catches exactly that mutation). A stale clear only causes a spurious wake-up,
  * which the loops below absorb by checking `ready()` again.
  */
+import { kMaxTimerMs } from '../../timers/long-timeout.js';
 
-/** The longest delay a Node timer takes (larger ones fire after 1 ms). */
-const kMaxTimerMs = 2 ** 31 - 1;
 /** How many `ready()` polls between two clock reads while spinning (a poll is ~15-40 ns). */
 const kPollsPerClockRead = 32;
 
