@@ -15,6 +15,9 @@ export type KeelErrorCode =
   | 'ERR_NOT_FOUND'
   | 'ERR_EXISTS'
   | 'ERR_START_FAILED'
+  | 'ERR_UNSUPPORTED'
+  | 'ERR_PERMISSION'
+  | 'ERR_NO_SPACE'
   | 'ERR_INVALID_ARGUMENT';
 
 /**

@@ -1,4 +1,5 @@
 /** Small helpers shared by the tests. */
+import { nativeStatus } from 'keel';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -63,11 +64,34 @@ export function runScript(
   };
 }
 
-/** Resolves once `done()` is true (polled every 5 ms); fails the test after 5 s. */
-export async function eventually(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
+/** Resolves once `done()` is true (polled every 5 ms); fails the test after `limitMs` (5 s). */
+export async function eventually(
+  done: () => boolean,
+  what: string,
+  limitMs = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + limitMs;
   while (!done()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** Whether a process with this pid exists (a zombie not yet reaped counts). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Test options for what needs keel's native layer (machine-scope slots, process arenas and
+ * lanes): skipped, with the reason, when it is not loaded (the suite's KEEL_NATIVE=0 run).
+ * test/native-fuzz.test.ts fails a run whose addon should have loaded and did not.
+ */
+export const kNeedsNative: { skip?: string } = nativeStatus().loaded
+  ? {}
+  : { skip: `keel's native layer is not loaded: ${nativeStatus().reason ?? 'unknown'}` };

@@ -32,6 +32,7 @@ const kPlaces: readonly Place[] = [
   { path: 'timers/', layer: 2, side: 'both' },
   { path: 'metrics/', layer: 2, side: 'both' },
   { path: 'protocol/', layer: 2, side: 'both' },
+  { path: 'platform/', layer: 2, side: 'both' },
   { path: 'values/', layer: 3, side: 'both' },
   { path: 'tensors/', layer: 3, side: 'both' },
   { path: 'memory/', layer: 4, side: 'both' },

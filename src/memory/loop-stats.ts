@@ -5,6 +5,7 @@
  * blocked; a reader retries). Shared by both sides.
  */
 import { Histogram } from '../metrics/histogram.js';
+import { wakeWord } from '../platform/wait-word.js';
 
 // Layout, in bytes:
 //   0..3    int32    state word of a worker loop: kStarting -> kRunning -> kStopRequested
@@ -114,7 +115,7 @@ export class LoopStatsMemory {
   requestStop(): void {
     Atomics.store(this.control, kStateIndex, kStopRequested);
     // Wakes the worker's Atomics.wait in sleepUntil, which then sees the new state.
-    Atomics.notify(this.control, kStateIndex);
+    wakeWord(this.control, kStateIndex);
   }
 }
 

@@ -6,6 +6,7 @@
  * `spinMs` before the deadline, then a short precise stage that watches the clock.
  */
 import { nowMs, wakeAfter, wakeSoon, type PendingWake } from './clock.js';
+import { waitWord } from '../platform/wait-word.js';
 
 /** Where a loop records its ticks: a RealtimeLoop's `LoopStatsMemory` (memory/loop-stats.ts). */
 export interface TickRecorder {
@@ -95,7 +96,7 @@ export function sleepUntil(
     if (Atomics.load(control, index) !== runningValue) return false;
     const sleepMs = deadlineMs - nowMs() - spinMs;
     if (sleepMs <= 0) break;
-    Atomics.wait(control, index, runningValue, sleepMs);
+    waitWord(control, index, runningValue, sleepMs);
   }
   while (nowMs() < deadlineMs) {
     if (Atomics.load(control, index) !== runningValue) return false;

@@ -20,6 +20,7 @@
  */
 import { SleepFlag, wakeSleeper } from './fast-lane/sleep-flag.js';
 import { AdaptiveSpin } from './fast-lane/spin-policy.js';
+import { wakeWord } from '../platform/wait-word.js';
 
 const kTakenWord = 0;
 const kSleepingWord = 16;
@@ -93,7 +94,7 @@ export class CreditWindowProducer {
   /** Same thread: ends a wait in progress (and every later one) with false. */
   interrupt(): void {
     this.#interrupted = true;
-    Atomics.notify(this.#words, kSleepingWord); // wakes this thread's own parked wait
+    wakeWord(this.#words, kSleepingWord); // wakes this thread's own parked wait
   }
 
   #ready(): boolean {

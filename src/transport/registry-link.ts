@@ -29,6 +29,7 @@ import type {
   RegistryRequest,
   RegistryResponse,
 } from '../protocol/registry-messages.js';
+import { waitWord, wakeWord } from '../platform/wait-word.js';
 
 const kDefaultRequestTimeoutMs = 5000;
 
@@ -83,7 +84,7 @@ class LinkedRegistry implements RegistryBackend {
             `within ${this.#requestTimeoutMs} ms (its event loop is blocked or waits on this worker)`,
         );
       }
-      Atomics.wait(this.#signal, 0, answers, remainingMs);
+      waitWord(this.#signal, 0, answers, remainingMs);
       answers = Atomics.load(this.#signal, 0);
     }
   }
@@ -137,7 +138,7 @@ export function createRegistryLink(options: { requestTimeoutMs?: number } = {}):
     port1.postMessage(answer(request));
     // The answer is queued on the worker's port by now; this wakes the worker to read it.
     Atomics.add(answers, 0, 1);
-    Atomics.notify(answers, 0);
+    wakeWord(answers, 0);
   });
   port1.once('close', () => {
     port1.removeAllListeners('message');

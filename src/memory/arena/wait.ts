@@ -6,21 +6,7 @@
 import { abortReason } from '../../errors.js';
 // setTimeout's largest delay: a longer wait re-arms a slice at a time.
 import { kMaxTimerMs } from '../../timers/long-timeout.js';
-
-type WaitAsyncResult =
-  | { async: false; value: 'not-equal' | 'timed-out' }
-  | { async: true; value: Promise<'ok' | 'timed-out'> };
-
-type WaitAsync = (
-  array: Int32Array,
-  index: number,
-  value: number,
-  timeoutMs?: number,
-) => WaitAsyncResult;
-
-// ES2024; present in Node >= 16. Absent elsewhere: then the wait polls (kPollMs).
-const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
-const kPollMs = 5;
+import { waitWordAsync } from '../../platform/wait-word.js';
 
 export type WaitOutcome = 'changed' | 'timed-out';
 
@@ -41,14 +27,9 @@ export async function waitForChange(
   const remainingMs = deadlineMs - performance.now();
   if (remainingMs <= 0) return 'timed-out';
   const sliceMs = Math.min(remainingMs, kMaxTimerMs);
-  let settled: Promise<'ok' | 'timed-out' | 'not-equal'>;
-  if (waitAsync === undefined) {
-    settled = new Promise((resolve) => setTimeout(resolve, Math.min(sliceMs, kPollMs), 'ok'));
-  } else {
-    const result = waitAsync(word, index, seen, sliceMs);
-    if (!result.async) return result.value === 'not-equal' ? 'changed' : outcomeAt(deadlineMs);
-    settled = result.value;
-  }
+  const result = waitWordAsync(word, index, seen, sliceMs);
+  if (!result.async) return result.value === 'not-equal' ? 'changed' : outcomeAt(deadlineMs);
+  const settled = result.value;
   // The timer both keeps the process alive (a pending Atomics.waitAsync alone does not) and
   // ends the slice itself: the waitAsync's own timeout may fire after the loop has gone idle.
   let timer: ReturnType<typeof setTimeout> | undefined;

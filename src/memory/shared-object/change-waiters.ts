@@ -7,22 +7,12 @@
  */
 import { KeelError, abortReason } from '../../errors.js';
 import { setLongTimeout, type LongTimeout } from '../../timers/long-timeout.js';
+import { waitWordAsync, wakeWord } from '../../platform/wait-word.js';
 
 export interface WaitForChangeOptions {
   readonly signal?: AbortSignal | undefined;
   readonly timeoutMs?: number | undefined;
 }
-
-type WaitAsync = (
-  typedArray: Int32Array,
-  index: number,
-  value: number,
-) =>
-  | { async: false; value: 'not-equal' | 'timed-out' }
-  | { async: true; value: Promise<'ok' | 'timed-out'> };
-
-// In Node since 16; typed only from lib ES2024, this project compiles against ES2023.
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 /** Settles one wait: resolves without a failure, rejects with `failure.error`. Idempotent. */
 type Finish = (failure?: { readonly error: unknown }) => void;
@@ -44,7 +34,7 @@ export class ChangeWaiters {
   /** Writer side, after storing a new version: wakes every waiter of this slot, if any. */
   notifyIfWaiting(): void {
     if (Atomics.load(this.#words, this.#waitersIndex) > 0)
-      Atomics.notify(this.#words, this.#versionIndex);
+      wakeWord(this.#words, this.#versionIndex);
   }
 
   /**
@@ -81,7 +71,7 @@ export class ChangeWaiters {
       }
       // Our waitAsync entry stays queued in V8 until a notify: wake it (and, harmlessly, the
       // other waiters of this slot, which re-check and wait again) so that it does not leak.
-      Atomics.notify(this.#words, this.#versionIndex);
+      wakeWord(this.#words, this.#versionIndex);
       reject(failure.error);
     };
     const onAbort = (): void => {
@@ -109,7 +99,7 @@ export class ChangeWaiters {
 
   #waitFrom(from: number, finish: Finish): void {
     if (!this.#pending.has(finish)) return;
-    const result = waitAsync(this.#words, this.#versionIndex, from);
+    const result = waitWordAsync(this.#words, this.#versionIndex, from);
     if (!result.async) {
       finish(); // 'not-equal': it changed between the call and the wait
       return;

@@ -9,27 +9,17 @@
  * In the single total order either C's store of 1 comes before P's load of the flag (P sees 1,
  * clears it and notifies), or P's load comes first, and then P's publish precedes C's check
  * (C sees the data and does not sleep). When P clears the flag before C reaches the wait,
- * `Atomics.wait(flag, 1)` compares atomically and returns 'not-equal' at once; when C already
+ * `waitWord(flag, 1)` compares atomically and returns 'not-equal' at once; when C already
  * waits, the notify wakes it. Clearing is what makes this safe: a producer that only notified
  * could do so between C's check and C's wait, and C would sleep through it (test/fast-lane-
  * wakeup.test.ts catches exactly that mutation). A stale clear only causes a spurious wake-up,
  * which the loops below absorb by checking `ready()` again.
  */
 import { kMaxTimerMs } from '../../timers/long-timeout.js';
+import { waitWord, waitWordAsync, wakeWord } from '../../platform/wait-word.js';
 
 /** How many `ready()` polls between two clock reads while spinning (a poll is ~15-40 ns). */
 const kPollsPerClockRead = 32;
-
-/** `Atomics.waitAsync` (Node >= 16; typed in lib ES2024, which the build does not load). */
-const atomicsWaitAsync = (Atomics as unknown as { waitAsync: AtomicsWaitAsync }).waitAsync;
-type AtomicsWaitAsync = (
-  array: Int32Array,
-  index: number,
-  value: number,
-  timeoutMs?: number,
-) =>
-  | { async: false; value: 'not-equal' | 'timed-out' }
-  | { async: true; value: Promise<'ok' | 'timed-out'> };
 
 /** One timer per thread keeps its event loop alive while any endless async wait needs it. */
 let keepAliveTimer: ReturnType<typeof setInterval> | undefined;
@@ -51,7 +41,7 @@ function letLoopGo(): void {
  */
 export function wakeSleeper(words: Int32Array, flagIndex: number): boolean {
   if (Atomics.load(words, flagIndex) !== 0 && Atomics.exchange(words, flagIndex, 0) === 1) {
-    Atomics.notify(words, flagIndex);
+    wakeWord(words, flagIndex);
     return true;
   }
   return false;
@@ -95,7 +85,7 @@ export class SleepFlag {
       if (this.#ready()) break;
       const remainingMs = deadlineMs - performance.now();
       if (!(remainingMs > 0)) break;
-      Atomics.wait(this.#words, this.#index, 1, remainingMs);
+      waitWord(this.#words, this.#index, 1, remainingMs);
     }
     Atomics.store(this.#words, this.#index, 0); // makes the producer skip notify again
     return this.#ready();
@@ -114,7 +104,7 @@ export class SleepFlag {
     let expired = false;
     const expire = () => {
       expired = true;
-      Atomics.notify(this.#words, this.#index);
+      wakeWord(this.#words, this.#index);
     };
     const timer = Number.isFinite(timeoutMs)
       ? setTimeout(expire, Math.min(timeoutMs, kMaxTimerMs))
@@ -126,7 +116,7 @@ export class SleepFlag {
       for (;;) {
         Atomics.store(this.#words, this.#index, 1); // makes the producer notify after its next publish
         if (this.#ready() || expired) break;
-        const waiter = atomicsWaitAsync(this.#words, this.#index, 1);
+        const waiter = waitWordAsync(this.#words, this.#index, 1);
         if (waiter.async) await waiter.value;
       }
     } finally {
