@@ -37,7 +37,9 @@ export type {
   ClonedSharedObject,
   Shareable,
   SharedLeaf,
+  SharedObjectInfo,
   SharedObjectOptions,
+  SharedObjectScope,
   SharedValue,
   Widen,
 } from './memory/shared-object/index.js';
@@ -89,3 +91,4 @@ export type {
   StopLoopOptions,
   WorkerLoopOptions,
 } from './realtime/index.js';
+export { nativeStatus, type NativeStatus } from './platform/native.js';

@@ -8,7 +8,9 @@ export type {
   ClonedSharedObject,
   Shareable,
   SharedLeaf,
+  SharedObjectInfo,
   SharedObjectOptions,
+  SharedObjectScope,
   SharedValue,
   Widen,
 } from './types.js';

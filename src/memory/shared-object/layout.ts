@@ -4,7 +4,9 @@
  * the buffer (by name or as a cloned handle) can decode it without further information.
  * Shared by both sides; no worker_threads here.
  *
- *  byte   0 ┌ magic u32 'KSO1' │ descriptorBytes u32 │ (reserved to 64)             identity
+ *  byte   0 ┌ magic u32 'KSO1' │ descriptorBytes u32 │ lockKind i32 │ reserved u32   identity
+ *  byte  16 │ robust mutex (machine scope: pthread_mutex_t, 8-aligned, 40 bytes on
+ *           │ Linux x64, at most 48) │ zero to byte 64
  *  byte  64 ├ lock i32 │ latest i32 │ version i32 │ waiters i32 │ flags i32 │ pad  writers' line
  *  byte  88 │ mtime i64 (ns, CLOCK_MONOTONIC)                                      │
  *  byte  96 │ published[0..2] i32 (version at which each copy was last published)  │
@@ -16,6 +18,10 @@
  *     D + S ├ copy 1
  *    D + 2S ├ copy 2
  *           └
+ * lockKind says which writers' lock the slot uses: 0, the futex word `lock` at byte 64 (process
+ * scope: every writer is a thread of one process); 1, the robust mutex at byte 16 (machine scope:
+ * the kernel hands it on when its holder dies, see slot-repair.ts). The magic is written last:
+ * a slot whose magic is set is complete (header, descriptor, mutex and copy 0).
  * Hot words written by different sides sit on different 64-byte cache lines, so readers pinning
  * a copy do not invalidate the line a writer spins on, and the reverse.
  */
@@ -32,6 +38,8 @@ const kDescriptorOffsetBytes = 256;
 export const kWord = {
   magic: 0,
   descriptorBytes: 1,
+  lockKind: 2,
+  mutex: 4, // ..15 (byte 16 to 64)
   lock: 16,
   latest: 17,
   version: 18,
@@ -42,6 +50,16 @@ export const kWord = {
   seq: 48, // ..50
   claims: 52, // ..54
 } as const;
+
+/** How many Int32 words the robust mutex may take (bytes 16 to 64). */
+export const kMutexMaxWords = 12;
+
+/** Which writers' lock a slot uses (header word `lockKind`). */
+export const kLockFutex = 0;
+export const kLockRobustMutex = 1;
+
+/** Bytes before the descriptor: what a slot needs at least, and what `list()` reads of one. */
+export const kHeaderBytes = kDescriptorOffsetBytes;
 
 /** BigInt64 word index of the mtime (byte 88). */
 export const kMtimeBigWord = 11;
@@ -79,24 +97,64 @@ function geometryOf(descriptor: SlotDescriptor, descriptorBytes: number): SlotGe
   };
 }
 
+/** A slot's size and descriptor bytes, before any memory exists. */
+export interface SlotPlan {
+  readonly json: Uint8Array;
+  readonly geometry: SlotGeometry;
+  /** Bytes of the whole slot: header, descriptor and three copies. */
+  readonly totalBytes: number;
+}
+
+export function planSlot(descriptor: SlotDescriptor): SlotPlan {
+  const json = new TextEncoder().encode(JSON.stringify(descriptor));
+  const geometry = geometryOf(descriptor, json.byteLength);
+  const totalBytes = geometry.copyOffsetBytes + kCopyCount * geometry.copyStrideBytes;
+  return { json, geometry, totalBytes };
+}
+
 /**
- * Allocates and initialises the buffer of a new slot. The copies are left to the caller, who
- * writes the initial value into copy 0 (`latest` = 0, version 0) before anyone else can see it.
+ * Writes the header and descriptor of a new slot into zeroed memory, all but the magic (see
+ * publishSlot). Creator only, before anyone else may look at the memory as a slot.
+ */
+export function writeSlotHeader(buffer: SharedArrayBuffer, plan: SlotPlan, lockKind: number): void {
+  const words = new Int32Array(buffer, 0, kDescriptorOffsetBytes / 4);
+  words[kWord.descriptorBytes] = plan.json.byteLength;
+  words[kWord.lockKind] = lockKind;
+  new Uint8Array(buffer, kDescriptorOffsetBytes, plan.json.byteLength).set(plan.json);
+}
+
+/** Marks a slot complete. Creator only, after the header, the lock and copy 0 are written. */
+export function publishSlot(buffer: SharedArrayBuffer): void {
+  // Makes the whole slot visible to an open() in another process, which waits for the magic.
+  Atomics.store(new Int32Array(buffer, 0, 1), kWord.magic, kMagic);
+}
+
+/**
+ * Allocates and initialises the buffer of a new process-scope slot. The copies are left to the
+ * caller, who writes the initial value into copy 0 (`latest` = 0, version 0) before anyone
+ * else can see it (the registry or a clone publishes the buffer).
  */
 export function allocateSlot(descriptor: SlotDescriptor): {
   buffer: SharedArrayBuffer;
   geometry: SlotGeometry;
 } {
-  const json = new TextEncoder().encode(JSON.stringify(descriptor));
-  const geometry = geometryOf(descriptor, json.byteLength);
-  const buffer = new SharedArrayBuffer(
-    geometry.copyOffsetBytes + kCopyCount * geometry.copyStrideBytes,
-  );
-  const words = new Int32Array(buffer, 0, kDescriptorOffsetBytes / 4);
-  words[kWord.magic] = kMagic;
-  words[kWord.descriptorBytes] = json.byteLength;
-  new Uint8Array(buffer, kDescriptorOffsetBytes, json.byteLength).set(json);
-  return { buffer, geometry };
+  const plan = planSlot(descriptor);
+  const buffer = new SharedArrayBuffer(plan.totalBytes);
+  writeSlotHeader(buffer, plan, kLockFutex);
+  publishSlot(buffer);
+  return { buffer, geometry: plan.geometry };
+}
+
+/** The magic word of a slot's memory: kSlotMagic when complete, 0 while its creator fills it. */
+export function slotMagic(buffer: SharedArrayBuffer): number {
+  return Atomics.load(new Int32Array(buffer, 0, 1), kWord.magic);
+}
+
+export const kSlotMagic = kMagic;
+
+/** Which writers' lock a complete slot uses (kLockFutex or kLockRobustMutex). */
+export function slotLockKind(buffer: SharedArrayBuffer): number {
+  return Atomics.load(new Int32Array(buffer, 0, 4), kWord.lockKind);
 }
 
 /** Whether `buffer` is the memory of a slot (any version of this layout). */
@@ -114,10 +172,28 @@ export function readGeometry(buffer: SharedArrayBuffer): SlotGeometry {
     throw new KeelError('ERR_INVALID_ARGUMENT', 'buffer is not the memory of a SharedObject slot');
   }
   const descriptorBytes = new Int32Array(buffer, 0, 2)[kWord.descriptorBytes] ?? 0;
+  // A segment another program wrote (machine scope) may hold anything: check before trusting.
+  const corrupt = new KeelError(
+    'ERR_TYPE_MISMATCH',
+    'the memory holds a SharedObject header whose descriptor is damaged',
+  );
+  if (descriptorBytes <= 0 || kDescriptorOffsetBytes + descriptorBytes > buffer.byteLength)
+    throw corrupt;
   // TextDecoder refuses views over shared memory in some engines: decode a private copy.
   const json = new Uint8Array(buffer, kDescriptorOffsetBytes, descriptorBytes).slice();
-  const descriptor = JSON.parse(new TextDecoder().decode(json)) as SlotDescriptor;
-  return geometryOf(descriptor, descriptorBytes);
+  let descriptor: SlotDescriptor;
+  try {
+    descriptor = JSON.parse(new TextDecoder().decode(json)) as SlotDescriptor;
+  } catch {
+    throw corrupt;
+  }
+  const geometry = geometryOf(descriptor, descriptorBytes);
+  if (
+    !Number.isSafeInteger(descriptor.valueBytes) ||
+    geometry.copyOffsetBytes + kCopyCount * geometry.copyStrideBytes > buffer.byteLength
+  )
+    throw corrupt;
+  return geometry;
 }
 
 /** The header words of a slot, as Int32 (control) and BigInt64 (mtime) views. */

@@ -16,6 +16,8 @@ export interface RegistryBackend {
   lookup(name: string): SharedArrayBuffer | undefined;
   /** Removes the name, marks its slot unlinked, and returns it. */
   remove(name: string): SharedArrayBuffer | undefined;
+  /** Every name and slot; only the registry itself (main thread) can answer. */
+  list?(): [string, SharedArrayBuffer][];
 }
 
 /** The registry itself: main thread only. */
@@ -29,6 +31,9 @@ class LocalRegistry implements RegistryBackend {
   }
   lookup(name: string): SharedArrayBuffer | undefined {
     return this.#slots.get(name);
+  }
+  list(): [string, SharedArrayBuffer][] {
+    return [...this.#slots];
   }
   remove(name: string): SharedArrayBuffer | undefined {
     const buffer = this.#slots.get(name);
@@ -80,4 +85,9 @@ export function lookupSlot(name: string): SharedArrayBuffer | undefined {
 /** Removes `name` and marks its slot unlinked; returns the slot, if there was one. May block (worker). */
 export function removeSlot(name: string): SharedArrayBuffer | undefined {
   return threadRegistry().remove(name);
+}
+
+/** The process-scope names and slots, where this thread can see them all (main thread); else none. */
+export function listSlots(): [string, SharedArrayBuffer][] {
+  return threadGlobal[kBackendKey]?.list?.() ?? [];
 }

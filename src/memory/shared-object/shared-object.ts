@@ -6,28 +6,42 @@
  * docs/shared-object.md has the layout and the consistency argument.
  */
 import { KeelError, invalidArgument } from '../../errors.js';
-import { findMismatch, layoutBytes, layoutOf, type LayoutNode } from './value-layouts.js';
+import { findMismatch } from './value-layouts.js';
 import { checkFetchTarget } from './fetch-target.js';
-import { allocateSlot, isSlotBuffer, kCopyCount, type SlotDescriptor } from './layout.js';
-import { lookupSlot, registerSlot, removeSlot } from './name-registry.js';
+import { allocateSlot, isSlotBuffer, kLockRobustMutex, planSlot, slotLockKind } from './layout.js';
+import { listSlots, lookupSlot, registerSlot, removeSlot } from './name-registry.js';
+import { checkBoolean } from '../../options/checks.js';
 import {
-  checkBoolean,
-  checkInteger,
-  checkSignal,
-  checkTimeoutMs,
-  kMaxSharedBytes,
-} from '../../options/checks.js';
-import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
+  checkChangedOptions,
+  checkMachineName,
+  checkName,
+  checkScopeOptions,
+  describeInitial,
+  isMachineName,
+  optionMismatch,
+} from './create-options.js';
+import {
+  createMachineSegment,
+  listMachineSegments,
+  openMachineSegment,
+  slotInfo,
+  unlinkMachineSegment,
+} from './machine-segments.js';
 import { copyOf } from './typed-arrays.js';
 import { SlotEngine } from './slot-engine.js';
 import type {
   ChangedOptions,
   ClonedSharedObject,
   Shareable,
+  SharedObjectInfo,
   SharedObjectOptions,
+  SharedObjectScope,
   SharedValue,
   Widen,
 } from './types.js';
+
+// A machine-scope create with reuse retries this often when the name it found vanishes at once.
+const kReuseAttempts = 3;
 
 let handlesMade = false;
 
@@ -73,9 +87,16 @@ export class SharedObject<T = SharedValue> {
 
   /**
    * Creates the slot `name` holding `initial`, whose kind, TypedArray type and length, object keys
-   * and string capacity are then fixed. Names are unique per process: ERR_EXISTS when taken,
+   * and string capacity are then fixed. Names are unique per scope: ERR_EXISTS when taken,
    * unless `reuse` (then the existing slot must fit `initial`, else ERR_TYPE_MISMATCH, and
-   * `initial` is assigned to it). From a worker this asks the main thread (blocks, 5 s limit).
+   * `initial` is assigned to it). From a worker a process-scope create asks the main thread
+   * (blocks, 5 s limit). `scope: 'machine'` puts the slot in the shared-memory segment
+   * `/keel.<name>` that every process of this user may open (mode 0o600 unless `mode`); it needs
+   * keel's native layer (ERR_UNSUPPORTED without), a name of at most 200 UTF-8 bytes without '/'
+   * (ERR_INVALID_ARGUMENT), and room in /dev/shm (ERR_NO_SPACE).
+   *
+   * @example
+   * const cam = SharedObject.create('camera', new Uint8Array(480 * 848 * 3), { scope: 'machine' });
    */
   static create<V>(
     name: string,
@@ -85,6 +106,11 @@ export class SharedObject<T = SharedValue> {
     checkName(name);
     const descriptor = describeInitial(initial, options);
     const reuse = checkBoolean('reuse', options.reuse) ?? false;
+    const { scope, mode } = checkScopeOptions(options);
+    if (scope === 'machine') {
+      checkMachineName(name);
+      return SharedObject.#createOnMachine(name, initial, options, { descriptor, reuse, mode });
+    }
     let existing = lookupSlot(name);
     if (existing === undefined) {
       const { buffer } = allocateSlot(descriptor);
@@ -99,33 +125,93 @@ export class SharedObject<T = SharedValue> {
         `SharedObject "${name}" already exists (pass { reuse: true } to attach to it)`,
       );
     }
-    const handle = new SharedObject<Widen<V>>(name, existing);
+    return SharedObject.#reuse<V>(name, existing, initial, options);
+  }
+
+  static #createOnMachine<V>(
+    name: string,
+    initial: V & Shareable<V>,
+    options: SharedObjectOptions,
+    checked: { descriptor: ReturnType<typeof describeInitial>; reuse: boolean; mode: number },
+  ): SharedObject<Widen<V>> {
+    const plan = planSlot(checked.descriptor);
+    for (let attempt = 1; ; attempt++) {
+      const made: { engine?: SlotEngine } = {};
+      const buffer = createMachineSegment(name, plan, checked.mode, (memory, geometry) => {
+        made.engine = new SlotEngine(name, memory, geometry);
+        made.engine.initialize(initial);
+      });
+      if (buffer !== undefined) return new SharedObject(name, buffer, made.engine);
+      if (!checked.reuse) {
+        throw new KeelError(
+          'ERR_EXISTS',
+          `SharedObject "${name}" already exists on this machine (pass { reuse: true } to attach ` +
+            `to it, or remove it with SharedObject.unlink('${name}'))`,
+        );
+      }
+      const existing = openMachineSegment(name);
+      // Unlinked between our create and our open: create again (bounded).
+      if (existing !== undefined || attempt >= kReuseAttempts) {
+        if (existing === undefined)
+          throw new KeelError('ERR_NOT_FOUND', `SharedObject "${name}" does not exist`);
+        return SharedObject.#reuse<V>(name, existing, initial, options);
+      }
+    }
+  }
+
+  /** A handle on an existing slot that must fit `initial`, which is then assigned. */
+  static #reuse<V>(
+    name: string,
+    buffer: SharedArrayBuffer,
+    initial: V & Shareable<V>,
+    options: SharedObjectOptions,
+  ): SharedObject<Widen<V>> {
+    const handle = new SharedObject<Widen<V>>(name, buffer);
     handle.#checkReusable(initial, options);
     return handle.assign(initial as unknown as Widen<V>);
   }
 
   /**
-   * Opens the slot `name` created by any thread of this process. `T` is the caller's claim of
-   * the slot's type (not checked). ERR_NOT_FOUND when there is no such slot. From a worker this
-   * asks the main thread once per name, then uses a cache.
+   * Opens the slot `name`: a process-scope slot created by any thread of this process, else a
+   * machine-scope slot created by any process of this user. `T` is the caller's claim of the
+   * slot's type (not checked). ERR_NOT_FOUND when there is no such slot; ERR_PERMISSION when
+   * the machine-scope slot belongs to another user. From a worker the process-scope lookup asks
+   * the main thread once per name, then uses a cache.
    */
   static open<T = SharedValue>(name: string): SharedObject<T> {
     checkName(name);
-    const buffer = lookupSlot(name);
-    if (buffer === undefined)
-      throw new KeelError('ERR_NOT_FOUND', `SharedObject "${name}" does not exist`);
-    return new SharedObject<T>(name, buffer);
+    const { buffer, registryError } = lookupProcessSlot(name);
+    const found = buffer ?? (isMachineName(name) ? openMachineSegment(name) : undefined);
+    if (found !== undefined) return new SharedObject<T>(name, found);
+    throw registryError ?? new KeelError('ERR_NOT_FOUND', `SharedObject "${name}" does not exist`);
   }
 
   /**
    * Removes the name: later `open` fails with ERR_NOT_FOUND and `create` makes a new slot.
-   * Existing handles keep working on the old slot, whose memory is freed once they are all gone.
-   * ERR_NOT_FOUND when there is no such name.
+   * Existing handles (in any process) keep working on the old slot, whose memory is freed once
+   * they are all gone. A process-scope name is looked for first, then a machine-scope one.
+   * ERR_NOT_FOUND when there is no such name; ERR_PERMISSION for another user's segment.
    */
   static unlink(name: string): void {
     checkName(name);
-    if (removeSlot(name) === undefined)
-      throw new KeelError('ERR_NOT_FOUND', `SharedObject "${name}" does not exist`);
+    if (lookupProcessSlot(name).buffer !== undefined && removeSlot(name) !== undefined) return;
+    if (isMachineName(name) && unlinkMachineSegment(name)) return;
+    throw new KeelError('ERR_NOT_FOUND', `SharedObject "${name}" does not exist`);
+  }
+
+  /**
+   * The slots this thread can name: process-scope ones (from the main thread; a worker sees
+   * only machine-scope ones), then the machine-scope slots of this user, by name. A segment of
+   * another user, or one that is not a complete keel slot, is skipped.
+   *
+   * @example
+   * for (const { name, kind, bytes } of SharedObject.list()) console.log(name, kind, bytes);
+   */
+  static list(): SharedObjectInfo[] {
+    const local = listSlots()
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, buffer]) => slotInfo(name, 'process', buffer));
+    return [...local, ...listMachineSegments()];
   }
 
   /**
@@ -157,6 +243,11 @@ export class SharedObject<T = SharedValue> {
   /** The dimensions of a TypedArray slot (`[length]` unless given at create); undefined for other kinds. */
   get shape(): readonly number[] | undefined {
     return this.#live().geometry.descriptor.shape ?? undefined;
+  }
+
+  /** Where the slot's name is visible: `'process'` (this process's threads) or `'machine'` (this user's processes). */
+  get scope(): SharedObjectScope {
+    return slotLockKind(this.buffer) === kLockRobustMutex ? 'machine' : 'process';
   }
 
   /** Whether close() was called on this handle. */
@@ -275,7 +366,7 @@ export class SharedObject<T = SharedValue> {
     const { layout, shape } = this.#engine.geometry.descriptor;
     const kind =
       layout.kind === 'typed' ? `${layout.dtype}[${(shape ?? []).join('x')}]` : layout.kind;
-    return `SharedObject "${this.name}" <${kind}>`;
+    return `SharedObject "${this.name}" <${kind}>${this.scope === 'machine' ? ' (machine)' : ''}`;
   }
 
   #live(): SlotEngine {
@@ -313,86 +404,20 @@ export class SharedObject<T = SharedValue> {
   }
 }
 
-/** Why explicit `shape` / `capacity` options disagree with an existing slot, if they do. */
-function optionMismatch(
-  existing: SlotDescriptor,
-  options: SharedObjectOptions,
-): string | undefined {
-  const { shape, capacity } = options;
-  if (shape !== undefined && !sameNumbers(shape, existing.shape)) {
-    return `shape must be [${(existing.shape ?? []).join(', ')}], got [${shape.join(', ')}]`;
+/**
+ * The process-scope slot of `name`, if any. A worker without a registry link has no process
+ * scope to look in: its ERR_NOT_FOUND is kept for when no machine-scope slot answers either.
+ */
+function lookupProcessSlot(name: string): {
+  buffer?: SharedArrayBuffer;
+  registryError?: KeelError;
+} {
+  try {
+    const buffer = lookupSlot(name);
+    return buffer === undefined ? {} : { buffer };
+  } catch (error) {
+    if (error instanceof KeelError && error.code === 'ERR_NOT_FOUND')
+      return { registryError: error };
+    throw error;
   }
-  const layout = existing.layout;
-  if (capacity !== undefined && layout.kind === 'string' && layout.capacityBytes !== capacity) {
-    return `capacity must be ${layout.capacityBytes}, got ${capacity}`;
-  }
-  return undefined;
-}
-
-function sameNumbers(a: readonly number[], b: readonly number[] | null): boolean {
-  return b !== null && a.length === b.length && a.every((n, i) => n === b[i]);
-}
-
-function checkName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name.length === 0)
-    throw invalidArgument('name', 'a non-empty string', name);
-}
-
-const kCreateKeys: OptionKeys<SharedObjectOptions> = { shape: true, capacity: true, reuse: true };
-const kChangedKeys: OptionKeys<ChangedOptions> = { signal: true, timeoutMs: true };
-
-/** The descriptor of a new slot for `initial`, with the options validated against it. */
-function describeInitial(initial: unknown, options: SharedObjectOptions): SlotDescriptor {
-  checkOptions<SharedObjectOptions>('options', options, kCreateKeys);
-  const { shape, capacity } = options;
-  if (capacity !== undefined) {
-    if (typeof initial !== 'string')
-      throw invalidArgument('capacity', 'absent for a value that is not a string', capacity);
-    // Three copies of the capacity are allocated: refuse what the machine cannot hold.
-    checkInteger('capacity', capacity, 0, Math.floor(kMaxSharedBytes / kCopyCount));
-  }
-  const layout = layoutOf(initial, 'initial', capacity);
-  const problem = findMismatch(layout, initial, 'initial');
-  if (problem !== undefined) {
-    // An initial string longer than an explicit capacity is the capacity's fault.
-    throw new KeelError(
-      'ERR_INVALID_ARGUMENT',
-      capacity === undefined
-        ? problem
-        : `capacity must be at least the initial string's UTF-8 length (${Buffer.byteLength(initial as string)} bytes), got ${capacity}`,
-    );
-  }
-  if (shape !== undefined && layout.kind !== 'typed') {
-    throw invalidArgument('shape', 'absent for a value that is not a TypedArray', shape);
-  }
-  const valueBytes = layoutBytes(layout);
-  if (valueBytes * kCopyCount > kMaxSharedBytes) {
-    throw invalidArgument(
-      'initial',
-      `a value whose three copies fit in this machine's memory (${kMaxSharedBytes} bytes)`,
-      `${valueBytes} bytes`,
-    );
-  }
-  const defaultShape = layout.kind === 'typed' ? [layout.length] : null;
-  const checkedShape =
-    shape === undefined || layout.kind !== 'typed' ? defaultShape : checkShape(shape, layout);
-  return { layout, shape: checkedShape, valueBytes };
-}
-
-/** Validates `changed()`'s options; the wait itself is ChangeWaiters'. */
-function checkChangedOptions(options: ChangedOptions): ChangedOptions {
-  checkOptions<ChangedOptions>('options', options, kChangedKeys);
-  checkSignal('signal', options.signal);
-  checkTimeoutMs('timeoutMs', options.timeoutMs);
-  return options;
-}
-
-function checkShape(shape: unknown, layout: Extract<LayoutNode, { kind: 'typed' }>): number[] {
-  const valid =
-    Array.isArray(shape) &&
-    shape.every((n) => Number.isSafeInteger(n) && (n as number) >= 0) &&
-    shape.reduce((product: number, n: number) => product * n, 1) === layout.length;
-  if (!valid)
-    throw invalidArgument('shape', `an array of integers whose product is ${layout.length}`, shape);
-  return [...(shape as number[])];
 }

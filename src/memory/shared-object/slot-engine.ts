@@ -1,11 +1,10 @@
 /**
  * The consistency engine of one SharedObject handle: triple-buffered copies, reader pins and
- * per-copy sequence numbers (a seqlock that readers rarely need), a futex mutex between writers,
- * and the change counter behind modified / triggered / changed(). docs/shared-object.md argues
- * why readers never see a torn value and why a writer never waits on a reader for more than one
- * copy. Every method may be called on any thread; none allocates except the values it returns.
+ * per-copy sequence numbers (a seqlock that readers rarely need), a writers' lock (writer-lock.ts:
+ * a futex word in one process, a robust mutex across processes), and the change counter behind
+ * modified / triggered / changed(). docs/shared-object.md argues why readers never see a torn
+ * value and why a writer never waits on a reader for more than one copy. Every method may be called on any thread; none allocates except the values it returns.
  */
-import { KeelError } from '../../errors.js';
 import { bindLayout, type BoundLayout } from './bound-layouts.js';
 import {
   headerViews,
@@ -15,34 +14,31 @@ import {
   readGeometry,
   type SlotGeometry,
 } from './layout.js';
+import { repairAfterDeadWriter } from './slot-repair.js';
+import { writerLockFor, type WriterLock } from './writer-lock.js';
 import { ChangeWaiters, type WaitForChangeOptions } from './change-waiters.js';
 import { copyBytes } from '../copy-bytes.js';
-
-// A writer spins this many times on a taken lock before sleeping: a lock is held for one copy,
-// often shorter than a futex sleep plus wake-up (tens of microseconds on a loaded machine).
-const kLockSpins = 200;
 const kMinCopyEstimateMs = 0.005;
 /** The target of a read() that allocates its result (readInto gets the caller's). */
 const kFreshResult: object = Object.freeze({});
 
 export class SlotEngine {
   readonly geometry: SlotGeometry;
-  readonly #name: string;
   readonly #words: Int32Array;
   readonly #big: BigInt64Array;
   readonly #bound: BoundLayout;
   /** The raw bytes of each copy. */
   readonly #copyBytes: Uint8Array[];
   readonly #waiters: ChangeWaiters;
-  readonly #lockTimeoutMs: number;
+  readonly #writerLock: WriterLock;
   /** How long this handle's last write of a copy took: the bound of a writer's wait on readers. */
   #copyEstimateMs: number;
   /** The change counter value this handle last read (fetch, triggered, open). */
   #seenVersion: number;
 
-  constructor(name: string, buffer: SharedArrayBuffer) {
-    this.#name = name;
-    this.geometry = readGeometry(buffer);
+  /** `geometry`: given by a creator whose slot is not complete yet (no magic); read otherwise. */
+  constructor(name: string, buffer: SharedArrayBuffer, geometry?: SlotGeometry) {
+    this.geometry = geometry ?? readGeometry(buffer);
     const { words, big } = headerViews(buffer);
     this.#words = words;
     this.#big = big;
@@ -56,15 +52,16 @@ export class SlotEngine {
     this.#waiters = new ChangeWaiters(name, words, kWord.version, kWord.waiters);
     this.#copyEstimateMs = Math.max(kMinCopyEstimateMs, descriptor.valueBytes / 1e6);
     // 100 MB/s is far below any memcpy: only a writer that died mid-assign holds the lock so long.
-    this.#lockTimeoutMs = 2000 + descriptor.valueBytes / 1e5;
+    this.#writerLock = writerLockFor(name, buffer, words, 2000 + descriptor.valueBytes / 1e5);
     this.#seenVersion = Atomics.load(words, kWord.version);
   }
 
   /** Writes the first value into copy 0 of a slot nobody else can see yet. Creator only. */
   initialize(value: unknown): void {
     this.#bound.write(0, value);
-    // The slot is published to other threads later, by a message (registry or clone), which
-    // orders these plain stores before any reader's first load.
+    // The slot is published later, by a message (registry or clone) in one process, by the
+    // magic's store (layout.ts, publishSlot) across processes: either orders these stores
+    // before any reader's first load.
     Atomics.store(this.#big, kMtimeBigWord, process.hrtime.bigint());
   }
 
@@ -321,38 +318,19 @@ export class SlotEngine {
     return older;
   }
 
+  /** Takes the writers' lock; after a writer died holding it, repairs what it left (slot-repair.ts). */
   #lock(): void {
-    if (Atomics.compareExchange(this.#words, kWord.lock, 0, 1) !== 0) this.#lockContended();
-  }
-
-  /** Futex mutex (0 free, 1 taken, 2 taken with sleepers), after a short spin. May block. */
-  #lockContended(): void {
-    const words = this.#words;
-    for (let spin = 0; spin < kLockSpins; spin++) {
-      if (
-        Atomics.load(words, kWord.lock) === 0 &&
-        Atomics.compareExchange(words, kWord.lock, 0, 1) === 0
-      )
-        return;
-    }
-    const deadlineMs = performance.now() + this.#lockTimeoutMs;
-    while (Atomics.exchange(words, kWord.lock, 2) !== 0) {
-      const remainingMs = deadlineMs - performance.now();
-      if (remainingMs <= 0) {
-        throw new KeelError(
-          'ERR_TIMEOUT',
-          `SharedObject "${this.#name}": the write lock stayed taken for ${Math.round(this.#lockTimeoutMs)} ms ` +
-            '(a thread that died in the middle of assign() leaves it taken)',
-        );
-      }
-      Atomics.wait(words, kWord.lock, 2, remainingMs);
+    if (this.#writerLock.lock() === 'locked') return;
+    try {
+      repairAfterDeadWriter(this.#words, this.#copyBytes);
+      this.#announceLocked(this.#bumpLocked());
+    } catch (error) {
+      this.#writerLock.unlock();
+      throw error;
     }
   }
 
   #unlock(): void {
-    if (Atomics.sub(this.#words, kWord.lock, 1) !== 1) {
-      Atomics.store(this.#words, kWord.lock, 0);
-      Atomics.notify(this.#words, kWord.lock, 1);
-    }
+    this.#writerLock.unlock();
   }
 }

@@ -45,6 +45,29 @@ export interface SharedObjectOptions {
   readonly capacity?: number | undefined;
   /** Attach to an existing slot of that name (which must be layout-compatible) and assign `initial` to it, instead of failing with ERR_EXISTS. Default false. */
   readonly reuse?: boolean | undefined;
+  /**
+   * Who can open the slot by name: `'process'` (default), every thread of this process;
+   * `'machine'`, every process of the same user on the machine (a POSIX shared-memory segment
+   * `/keel.<name>`, needs keel's native layer, else ERR_UNSUPPORTED).
+   */
+  readonly scope?: SharedObjectScope | undefined;
+  /** Permission bits of a machine-scope segment (umask does not apply). Default `0o600`: its owner only. */
+  readonly mode?: number | undefined;
+}
+
+/** Where a slot's name is visible: this process's threads, or every process of the user. */
+export type SharedObjectScope = 'process' | 'machine';
+
+/** One entry of `SharedObject.list()`. */
+export interface SharedObjectInfo {
+  readonly name: string;
+  readonly scope: SharedObjectScope;
+  /** Bytes of the slot's memory: header, descriptor and three copies of the value. */
+  readonly bytes: number;
+  /** What the slot holds: `'null'`, `'boolean'`, `'number'`, `'bigint'`, `'string'`, `'object'`, or a TypedArray as `'Float32Array[480x848x3]'`. */
+  readonly kind: string;
+  /** Nanoseconds (CLOCK_MONOTONIC, as `process.hrtime.bigint()`) of the last assign or trigger. */
+  readonly mtime: bigint;
 }
 
 /** Options of `changed()`. */
