@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { expectTypeOf } from 'expect-type';
 import { KeelError, close, spawn, type Remote, type SpawnOptions } from 'keel';
-import { fixture, rejectionOf, runScript } from './helpers.ts';
+import { fixture, rejectionOf, runScript, isAlive } from './helpers.ts';
 
 type PolicyModule = typeof import('./fixtures/policy.mjs');
 const policyUrl = fixture('policy.mjs');
@@ -42,15 +42,6 @@ async function startFailure(
   );
   assert.ok(error instanceof KeelError, `not a KeelError: ${String(error)}`);
   return error;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('a worker that cannot start rejects spawn with ERR_START_FAILED', () => {

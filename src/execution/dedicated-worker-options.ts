@@ -10,6 +10,7 @@ import { checkEnv, checkExecArgv, checkSignal } from '../options/checks.js';
 import type { OptionKeys } from '../options/known-keys.js';
 import { checkResourceLimits } from '../options/resource-limits.js';
 import type { ResourceLimits } from '../transport/caller/thread.js';
+import { requireNative } from '../platform/native.js';
 import { arenaFromOption } from './arena-option.js';
 
 export interface DedicatedWorkerOptions {
@@ -25,7 +26,11 @@ export interface DedicatedWorkerOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Node flags. Default: the calling process's `execArgv`. */
   readonly execArgv?: readonly string[];
-  /** Threads only: a child process cannot map the arena, binaries cross there by IPC copy. */
+  /**
+   * Carry binary leaves of at least `arena.minBytes` through shared memory, both ways. A child
+   * process maps it too (handed over at fork); without keel's native layer that is
+   * ERR_UNSUPPORTED.
+   */
   readonly arena?: Arena | ArenaOptions;
 }
 
@@ -69,10 +74,9 @@ export function dedicatedWorkerSettings(options: DedicatedWorkerOptions): Dedica
   const resourceLimits = checkResourceLimits(options.resourceLimits);
   const env = checkEnv(options.env);
   const execArgv = checkExecArgv(options.execArgv);
-  if (kind === 'process') checkUnusedArena(options.arena);
+  checkProcessArena(kind, options.arena);
   // Last: an arena built from options is the one thing here that allocates.
-  const { arena, owned } =
-    kind === 'thread' ? arenaFromOption(options.arena) : { arena: undefined, owned: false };
+  const { arena, owned } = arenaFromOption(options.arena);
   return {
     kind,
     signal,
@@ -85,10 +89,19 @@ export function dedicatedWorkerSettings(options: DedicatedWorkerOptions): Dedica
 }
 
 /**
- * A process cannot use the arena, but a bad `arena` option is still refused (the same call
- * with `kind: 'thread'` would refuse it), without allocating one that nothing would use.
+ * An arena shared with child processes needs the native layer, which maps its memory in the
+ * child: ERR_UNSUPPORTED without it. A bad `arena` option is refused as such first
+ * (ERR_INVALID_ARGUMENT). Allocates nothing. For every worker kind that takes an arena (spawn,
+ * iterateInWorker, Pool, DataLoader).
  */
-function checkUnusedArena(option: unknown): void {
+export function checkProcessArena(kind: 'thread' | 'process', arena: unknown): void {
+  if (kind !== 'process' || arena === undefined) return;
+  checkArenaOption(arena);
+  requireNative("an arena shared with a child process (kind: 'process')");
+}
+
+/** A bad `arena` option is refused as such (ERR_INVALID_ARGUMENT), without allocating anything. */
+function checkArenaOption(option: unknown): void {
   if (option === undefined || option instanceof Arena) return;
   if (typeof option !== 'object' || option === null) {
     throw invalidArgument('arena', 'an Arena or arena options', option);

@@ -66,7 +66,7 @@ export interface WorkerIterator<T> extends AsyncIterator<T, undefined, undefined
  * of the loop ends the generator (its `finally` runs in the worker) and the worker.
  *
  * Options (all optional): `kind` ('thread'), `buffer` (4), `timeoutMs` (none: an inactivity
- * limit per item; `Infinity` is none too), `signal`, `arena` (threads), `resourceLimits`,
+ * limit per item; `Infinity` is none too), `signal`, `arena` (threads and processes), `resourceLimits`,
  * `env`, `execArgv`. Any other key is refused ("did you mean buffer?").
  *
  * Rejections: the generator's own error (class, message, `code`, `cause`, worker stack), or a

@@ -40,9 +40,10 @@ export interface IterateInWorkerOptions extends DedicatedWorkerOptions {
   /** Aborting rejects the pending (or next) `next()` with `signal.reason` and ends the worker. */
   readonly signal?: AbortSignal;
   /**
-   * Threads: carry binary leaves of at least `arena.minBytes` of every item through shared
-   * memory (one copy, in the worker; the loop gets views). A full arena pauses the generator.
-   * A child process cannot map the arena: there binaries cross by IPC copy.
+   * Carry binary leaves of at least `arena.minBytes` of every item through shared memory (one
+   * copy, in the worker; the loop gets views). A full arena pauses the generator. A child
+   * process maps it too (needs keel's native layer, else ERR_UNSUPPORTED); without an arena,
+   * a child's binaries cross by IPC copy.
    */
   readonly arena?: Arena | ArenaOptions;
 }

@@ -1,6 +1,6 @@
 /**
- * Far side: the object one DataLoader worker serves, built in a dedicated worker thread by
- * `spawn(thisModule, 'startLoaderWorker', [spec])`. It loads the dataset once, runs
+ * Far side: the object one DataLoader worker serves, built in a dedicated worker thread or child
+ * process by `spawn(thisModule, 'startLoaderWorker', [spec])`. It loads the dataset once, runs
  * `workerInit(index)` once, then loads and collates chunks of indices, one call per chunk.
  * Imports only code that is safe in a worker: the module loader, errors and collate.
  */

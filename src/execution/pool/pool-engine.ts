@@ -13,7 +13,11 @@ import { isCloneFailure, notCloneableError } from '../../values/crossing.js';
 import { Histogram } from '../../metrics/histogram.js';
 import type { CallMessage, FromPoolWorker, FunctionSource } from '../../protocol/messages.js';
 import { setLongTimeout } from '../../timers/long-timeout.js';
-import { describeExit, type WorkerExit } from '../../transport/caller/endpoint.js';
+import {
+  describeExit,
+  describeStartExit,
+  type WorkerExit,
+} from '../../transport/caller/endpoint.js';
 import { closeOwnedArena } from '../arena-option.js';
 import { deferred } from '../deferred.js';
 import { PoolWorker, startPoolWorker } from './pool-worker.js';
@@ -354,13 +358,12 @@ export class PoolEngine implements TaskOwner {
     if (worker.killedFor || worker.exiting) {
       this.#requeue(orphans);
     } else if (!worker.ready) {
+      // A child that Node refused to boot says why only on its stderr, which the message carries.
       const failure = this.#starts.fail(
         new KeelError(
           'ERR_START_FAILED',
-          `a pool thread failed to start: it ${describeExit(exit)}`,
-          {
-            cause: exit.error,
-          },
+          describeStartExit(`pool ${this.#settings.kind}`, exit, false),
+          { cause: exit.error },
         ),
       );
       this.#startFailed(failure, orphans);
@@ -401,6 +404,9 @@ export class PoolEngine implements TaskOwner {
     if (!worker.exiting) {
       worker.exiting = true;
       worker.idleTimer?.clear();
+      // Until it is gone, it keeps the process alive: close() settles only once the workers
+      // exited, and an unref'd child's exit is never seen if the event loop ends first.
+      worker.endpoint.ref();
       void worker.endpoint.terminate();
     }
     return worker.exited;

@@ -7,8 +7,6 @@ import type { PercentileSummary } from '../../metrics/histogram.js';
 import type { Arena, ArenaOptions } from '../../memory/arena/index.js';
 import {
   checkBoolean,
-  checkEnv,
-  checkExecArgv,
   checkInteger,
   checkNonNegative,
   checkSignal,
@@ -16,9 +14,13 @@ import {
   checkTimeoutMs,
 } from '../../options/checks.js';
 import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
-import { checkResourceLimits } from '../../options/resource-limits.js';
 import type { ResourceLimits } from '../../transport/caller/thread.js';
 import { arenaFromOption } from '../arena-option.js';
+import {
+  checkProcessArena,
+  dedicatedWorkerSettings,
+  type DedicatedWorkerOptions,
+} from '../dedicated-worker-options.js';
 import type { TaskOptions } from './task.js';
 
 /** Options of `new Pool()`; every key optional. */
@@ -43,15 +45,25 @@ export interface PoolOptions {
    * Tasks waiting only for a thread the pool is still starting do not count.
    */
   readonly maxQueue?: number;
-  /** V8 heap and stack limits of each thread (worker_threads `resourceLimits`), each > 0 MB. */
+  /**
+   * What each worker is: a worker thread (default) or a child process (`'process'`: a crash, a
+   * `process.abort()` or an exhausted heap ends that child only; calls cost more, see
+   * docs/pool.md). Every other option and behaviour is the same for both.
+   */
+  readonly kind?: 'thread' | 'process';
+  /**
+   * V8 heap and stack limits of each worker, each > 0 MB. Threads: worker_threads
+   * `resourceLimits`; processes: only `maxOldGenerationSizeMb` applies, as `--max-old-space-size`.
+   */
   readonly resourceLimits?: ResourceLimits;
-  /** Environment of each thread, values strings. Default: a copy of `process.env`. */
+  /** Environment of each worker, values strings. Default: a copy of `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** Node flags of each thread. Default: the calling process's `execArgv`. */
+  /** Node flags of each worker. Default: the calling process's `execArgv`. */
   readonly execArgv?: readonly string[];
   /**
    * Carry binary leaves of at least `arena.minBytes` through shared memory, both ways: an
    * `Arena` (shared with other pools and remotes) or options for one the pool owns and closes.
+   * With `kind: 'process'` binaries cross to the children by copy over IPC instead.
    */
   readonly arena?: Arena | ArenaOptions;
 }
@@ -94,11 +106,13 @@ export interface PoolStats {
 }
 
 export interface PoolSettings {
+  readonly kind: 'thread' | 'process';
   readonly minThreads: number;
   readonly maxThreads: number;
   /** Infinity: idle threads above minThreads are kept (they still never keep the process alive). */
   readonly idleTimeoutMs: number;
   readonly maxQueue: number;
+  /** Threads only: a child's heap limit is already a flag in `execArgv`. */
   readonly resourceLimits: ResourceLimits | undefined;
   readonly env: Readonly<Record<string, string | undefined>> | undefined;
   readonly execArgv: readonly string[] | undefined;
@@ -114,6 +128,7 @@ const kPoolKeys: OptionKeys<PoolOptions> = {
   maxThreads: true,
   idleTimeoutMs: true,
   maxQueue: true,
+  kind: true,
   resourceLimits: true,
   env: true,
   execArgv: true,
@@ -130,12 +145,12 @@ export function poolSettings(options: PoolOptions | undefined): PoolSettings {
   // `=== undefined`, not `??`: null is a bad value, not a missing one.
   const maxQueue = options?.maxQueue === undefined ? Infinity : options.maxQueue;
   if (maxQueue !== Infinity) checkInteger('maxQueue', maxQueue, 0);
-  const resourceLimits = checkResourceLimits(options?.resourceLimits);
-  const env = checkEnv(options?.env);
-  const execArgv = checkExecArgv(options?.execArgv);
+  const { kind, resourceLimits, env, execArgv } = dedicatedWorkerSettings(workerOptions(options));
+  checkProcessArena(kind, options?.arena);
   // Last: an arena built from options is the one thing here that allocates.
   const { arena, owned } = arenaFromOption(options?.arena);
   return {
+    kind,
     minThreads,
     maxThreads,
     idleTimeoutMs,
@@ -145,6 +160,21 @@ export function poolSettings(options: PoolOptions | undefined): PoolSettings {
     execArgv,
     arena,
     ownsArena: owned,
+  };
+}
+
+/**
+ * The options that say what a worker is. spawn's checks run on them, so that both accept the
+ * same values, and a child's heap limit becomes the same `--max-old-space-size` flag in
+ * `execArgv`. The arena is not among them: the pool handles it (pool-worker.ts).
+ */
+function workerOptions(options: PoolOptions | undefined): DedicatedWorkerOptions {
+  const { kind, resourceLimits, env, execArgv } = options ?? {};
+  return {
+    ...(kind === undefined ? {} : { kind }),
+    ...(resourceLimits === undefined ? {} : { resourceLimits }),
+    ...(env === undefined ? {} : { env }),
+    ...(execArgv === undefined ? {} : { execArgv }),
   };
 }
 

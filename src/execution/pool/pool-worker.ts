@@ -1,6 +1,6 @@
 /**
- * The caller's record of one pool thread: how it starts, what it is running, what it knows, how
- * it ends.
+ * The caller's record of one pool worker (a thread or a child process): how it starts, what it
+ * is running, what it knows, how it ends.
  */
 import type { CallMessage, FromPoolWorker } from '../../protocol/messages.js';
 import type { LongTimeout } from '../../timers/long-timeout.js';
@@ -9,40 +9,52 @@ import type {
   WorkerEndpoint,
   WorkerExit,
 } from '../../transport/caller/endpoint.js';
-import { startWorker } from '../../transport/caller/worker-start.js';
+import { startWorker, type WorkerStart } from '../../transport/caller/worker-start.js';
 import { BinaryLink } from '../binary-link.js';
 import type { PoolSettings } from './pool-options.js';
 import type { Task } from './task.js';
 
 /**
- * Starts one pool thread. Throws (and holds nothing) when the thread cannot even be created;
- * a thread that fails while booting exits before its 'ready' message instead.
+ * Starts one pool worker. Throws (and holds nothing) when the thread or child cannot even be
+ * created; one that fails while booting exits before its 'ready' message instead.
  */
 export function startPoolWorker(
   settings: PoolSettings,
   handlers: EndpointHandlers<FromPoolWorker>,
 ): PoolWorker {
-  const worker = new PoolWorker(new BinaryLink(settings.arena));
+  const { binaries, start } = workerStart(settings);
+  const worker = new PoolWorker(binaries);
   try {
-    worker.endpoint = startWorker<FromPoolWorker, CallMessage>(
-      {
-        role: 'pool',
-        kind: 'thread',
-        arena: worker.binaries.share,
-        resourceLimits: settings.resourceLimits,
-        env: settings.env,
-        execArgv: settings.execArgv,
-      },
-      handlers,
-    );
+    worker.endpoint = startWorker<FromPoolWorker, CallMessage>(start, handlers);
   } catch (error) {
-    // The arena handle made for this thread would otherwise stay taken for good.
-    worker.binaries.reclaim();
+    // The arena handle made for this worker would otherwise stay taken for good.
+    binaries.reclaim();
     throw error;
   }
-  // Idle threads never keep the process alive; a task refs its thread while it runs.
+  // Idle workers never keep the process alive; a task refs its worker while it runs.
   worker.endpoint.unref();
   return worker;
+}
+
+/**
+ * What one pool worker is started with, and how values cross to it: threads and child processes
+ * alike share the pool's arena (a child maps its memory at fork, worker-start.ts; the options
+ * checked that the native layer is there, checkProcessArena).
+ */
+function workerStart(settings: PoolSettings): {
+  readonly binaries: BinaryLink;
+  readonly start: WorkerStart;
+} {
+  const binaries = new BinaryLink(settings.arena);
+  const start: WorkerStart = {
+    role: 'pool',
+    kind: settings.kind,
+    arena: binaries.share,
+    resourceLimits: settings.resourceLimits,
+    env: settings.env,
+    execArgv: settings.execArgv,
+  };
+  return { binaries, start };
 }
 
 export class PoolWorker {

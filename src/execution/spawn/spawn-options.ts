@@ -28,8 +28,9 @@ export interface SpawnOptions extends DedicatedWorkerOptions {
   /** Aborts a start in progress. */
   readonly signal?: AbortSignal;
   /**
-   * Thread remotes: carry binary leaves of at least `arena.minBytes` through shared memory, both
-   * ways. A child process cannot map the arena: there binaries cross by IPC copy.
+   * Carry binary leaves of at least `arena.minBytes` through shared memory, both ways, for a
+   * thread and a child process alike (a child maps it: needs keel's native layer, else
+   * ERR_UNSUPPORTED). Without an arena, a child's binaries cross by IPC copy.
    */
   readonly arena?: Arena | ArenaOptions;
 }

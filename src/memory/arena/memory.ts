@@ -73,6 +73,8 @@ import {
   slotState,
   type UnitState,
 } from './layout.js';
+import { wakeWord } from '../../platform/wait-word.js';
+import { allocateHandableMemory, closeHandedMemory } from './handed-memory.js';
 
 // About 20-50 us of spinning: far above a scan-and-fill, far below a scheduler time slice.
 const kLockSpins = 4096;
@@ -117,7 +119,8 @@ export class ArenaMemory {
   /** Allocates and initialises a new arena buffer. Creator side, once. */
   static create(sizes: MemorySizes): ArenaMemory {
     const layout = computeLayout(sizes.blockBytes, sizes.blockCount, sizes.maxUnits);
-    const buffer = new SharedArrayBuffer(layout.totalBytes);
+    // Memory a child process can map too (handed over at fork), when the native layer is loaded.
+    const buffer = allocateHandableMemory(layout.totalBytes, 'keel-arena');
     const header = new Int32Array(buffer, 0, 32);
     header[kMagicWord] = kMagic;
     header[kVersionWord] = kLayoutVersion;
@@ -167,6 +170,8 @@ export class ArenaMemory {
   close(): void {
     Atomics.store(this.header, kClosedWord, 1); // publishes: no new units, on every thread
     this.wakeWriters();
+    // No child started from now on can map it; those that did keep their mapping.
+    closeHandedMemory(this.buffer);
   }
 
   /** The current free epoch: read before a failed reservation, then wait for it to change. */
@@ -176,7 +181,7 @@ export class ArenaMemory {
 
   wakeWriters(): void {
     Atomics.add(this.header, kFreeEpochWord, 1); // publishes: space returned (or closing)
-    Atomics.notify(this.header, kFreeEpochWord);
+    wakeWord(this.header, kFreeEpochWord);
   }
 
   count(word: number, delta: number): void {

@@ -20,16 +20,18 @@ export interface EpochIterator<B> extends AsyncIterator<B, undefined, undefined>
 }
 
 /**
- * Loads a dataset in batches on `numWorkers` worker threads, keeping the calling thread free:
- * each batch is cut into chunks of `chunkSize` indices, loaded and collated by different
- * workers, and joined back in order here. One epoch per `for await`; `loader.epoch` counts them.
+ * Loads a dataset in batches on `numWorkers` worker threads (or child processes, with
+ * `kind: 'process'`), keeping the calling thread free: each batch is cut into chunks of
+ * `chunkSize` indices, loaded and collated by different workers, and joined back in order here.
+ * One epoch per `for await`; `loader.epoch` counts them.
  *
  * Options: `dataset` (required: a module exporting `length` and `getItem(index)`, or
- * `{ module, factory, args }`), `batchSize` (required), `numWorkers` (1), `chunkSize`
- * (`ceil(batchSize / numWorkers)`), `shuffle` (false), `seed` (random), `dropLast` (false),
- * `collate` (`defaultCollate`, in the workers), `prefetch` (`2 * numWorkers` batches),
- * `ordered` (true), `persistentWorkers` (false), `timeoutMs` (none, per batch; `Infinity` is
- * none too), `arena`, `workerInit` (`{ module, export }`, called with the worker's index).
+ * `{ module, factory, args }`), `batchSize` (required), `numWorkers` (1), `kind` (`'thread'`),
+ * `chunkSize` (`ceil(batchSize / numWorkers)`), `shuffle` (false), `seed` (random),
+ * `dropLast` (false), `collate` (`defaultCollate`, in the workers), `prefetch`
+ * (`2 * numWorkers` batches), `ordered` (true), `persistentWorkers` (false), `timeoutMs` (none,
+ * per batch; `Infinity` is none too), `arena`, `workerInit` (`{ module, export }`, called with
+ * the worker's index).
  * Any other key is refused ("did you mean prefetch?"); `numWorkers` is at most 16 per CPU.
  *
  * Rejections of `next()`: the error `getItem` or a collate threw (class, message, `code`,

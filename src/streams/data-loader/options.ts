@@ -6,6 +6,7 @@ import { invalidArgument } from '../../errors.js';
 import type { Arena, ArenaOptions } from '../../memory/arena/index.js';
 import { moduleHref, type ModuleRef } from '../../execution/module-ref.js';
 import { arenaFromOption } from '../../execution/arena-option.js';
+import { checkProcessArena } from '../../execution/dedicated-worker-options.js';
 import {
   checkBoolean,
   checkInteger,
@@ -54,8 +55,14 @@ export interface DataLoaderOptions<B = unknown> {
   readonly dataset: DatasetOption;
   /** Samples per batch (the last batch may be smaller unless `dropLast`). */
   readonly batchSize: number;
-  /** Worker threads that load samples. Default 1; at most 16 per CPU (at least 64). */
+  /** Workers that load samples. Default 1; at most 16 per CPU (at least 64). */
   readonly numWorkers?: number;
+  /**
+   * What each worker is: a worker thread (default) or a child process (`'process'`: a crash or
+   * an exhausted heap in a dataset ends the epoch, not the program). The same seed gives the
+   * same batches either way.
+   */
+  readonly kind?: 'thread' | 'process';
   /** Indices loaded by one call in one worker. Default `ceil(batchSize / numWorkers)`. */
   readonly chunkSize?: number;
   /** Visit the dataset in a seeded random order, different each epoch. Default false. */
@@ -77,7 +84,11 @@ export interface DataLoaderOptions<B = unknown> {
    * `Infinity`: none. Any finite value is honoured, however large.
    */
   readonly timeoutMs?: number;
-  /** Carry binary leaves of chunks through this shared memory (an Arena or its options). */
+  /**
+   * Carry binary leaves of chunks through this shared memory (an Arena or its options), and
+   * join batches into it. With `kind: 'process'` chunks cross by copy over IPC; batches are
+   * still joined into the arena.
+   */
   readonly arena?: Arena | ArenaOptions;
   /** Called once in each worker, after the dataset is loaded: `(workerIndex, info)`. */
   readonly workerInit?: ModuleExport;
@@ -88,6 +99,7 @@ const kLoaderOptionKeys: OptionKeys<DataLoaderOptions> = {
   dataset: true,
   batchSize: true,
   numWorkers: true,
+  kind: true,
   chunkSize: true,
   shuffle: true,
   seed: true,
@@ -114,6 +126,7 @@ export interface LoaderSettings {
   readonly dataset: DatasetSpec;
   readonly batchSize: number;
   readonly numWorkers: number;
+  readonly kind: 'thread' | 'process';
   readonly chunkSize: number;
   readonly shuffle: boolean;
   readonly seed: number;
@@ -143,6 +156,7 @@ export function loaderSettings(options: unknown): LoaderSettings {
     dataset: datasetSpec(options.dataset),
     batchSize,
     numWorkers,
+    kind: kindOf(options.kind),
     chunkSize,
     shuffle: checkBoolean('shuffle', options.shuffle) ?? false,
     seed: seedOf(options.seed),
@@ -156,6 +170,7 @@ export function loaderSettings(options: unknown): LoaderSettings {
     workerInit:
       options.workerInit === undefined ? undefined : exportSpec('workerInit', options.workerInit),
   };
+  checkProcessArena(settings.kind, options.arena);
   // Last: an arena made from options allocates its memory, so everything else is checked first.
   const { arena, owned } = arenaFromOption(options.arena);
   return { ...settings, arena, ownsArena: owned };
@@ -197,6 +212,15 @@ function exportSpec(name: string, option: ModuleExport): ExportSpec {
     throw invalidArgument(`${name}.export`, 'a non-empty string', option.export);
   }
   return { module: moduleHref(option.module, `${name}.module`), name: option.export };
+}
+
+/** Only an absent kind means the default: null is as wrong as 'fiber'. */
+function kindOf(kind: unknown): 'thread' | 'process' {
+  if (kind === undefined) return 'thread';
+  if (kind !== 'thread' && kind !== 'process') {
+    throw invalidArgument('kind', "'thread' or 'process'", kind);
+  }
+  return kind;
 }
 
 function defaulted<T>(value: T | undefined, fallback: T): T {

@@ -1,11 +1,12 @@
 /**
- * The caller's side of a DataLoader's workers: `numWorkers` spawned remotes, each serving one
- * `LoaderWorker` (worker/data-loader-worker.ts), started together and ended together. A remote
- * is unref'd by spawn while it has no call pending, so an idle team never keeps the process
- * alive.
+ * The caller's side of a DataLoader's workers: `numWorkers` spawned remotes (threads or child
+ * processes, `kind`), each serving one `LoaderWorker` (worker/data-loader-worker.ts), started
+ * together and ended together. A remote is unref'd by spawn while it has no call pending, so an
+ * idle team never keeps the process alive.
  */
 import { close, spawn } from '../../execution/spawn/spawn.js';
 import type { Remote } from '../../execution/spawn/remote-types.js';
+import type { SpawnOptions } from '../../execution/spawn/spawn-options.js';
 import type { LoaderWorkerSpec } from '../../protocol/loader-messages.js';
 import { loaderHooksForWorkers } from '../../transport/caller/loader-hooks.js';
 import type { LoaderWorker } from '../../worker/data-loader-worker.js';
@@ -38,7 +39,7 @@ export class WorkerTeam {
         kWorkerModule,
         'startLoaderWorker',
         [workerSpec(settings, workerIndex)],
-        settings.arena ? { arena: settings.arena } : {},
+        spawnOptions(settings),
       ),
     );
     const outcomes = await Promise.allSettled(starting);
@@ -116,6 +117,11 @@ export class WorkerTeam {
   get ended(): boolean {
     return this.#ended !== undefined;
   }
+}
+
+/** How each worker is spawned: a thread or a child process, sharing the loader's arena if any. */
+function spawnOptions(settings: LoaderSettings): SpawnOptions {
+  return settings.arena ? { kind: settings.kind, arena: settings.arena } : { kind: settings.kind };
 }
 
 function workerSpec(settings: LoaderSettings, workerIndex: number): LoaderWorkerSpec {

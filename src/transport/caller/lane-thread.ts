@@ -78,7 +78,8 @@ export function startLaneThread<In, Out>(
   };
 }
 
-class LanePump {
+/** Drains a lane's caller end while wanted (also a child process's lane: process.ts). */
+export class LanePump {
   readonly #caller: FastLaneCaller;
   readonly #drain: () => void;
   #wanted = false;

@@ -13,6 +13,17 @@ import { KeelError } from '../../errors.js';
 import { setLongTimeout, type LongTimeout } from '../../timers/long-timeout.js';
 import type { EndpointHandlers, WorkerEndpoint, WorkerExit } from './endpoint.js';
 import { IpcPoller } from '../ipc-poll.js';
+import { native } from '../../platform/native.js';
+import { allocateHandableMemory, closeHandedMemory } from '../../memory/arena/handed-memory.js';
+import {
+  createRoutedLane,
+  kNoMessage,
+  type FastLaneCaller,
+  type RoutedLaneInit,
+} from '../fast-lane/duplex.js';
+import { handOverBuffers } from '../handed-buffers.js';
+import { IpcSideRoute } from '../ipc-side-route.js';
+import { LanePump } from './lane-thread.js';
 
 const kProcessEntry = fileURLToPath(new URL('../../worker/process-entry.js', import.meta.url));
 /** How long the caller's loop keeps turning for an answer after a send (ipc-poll.ts). */
@@ -28,6 +39,12 @@ const kExitGraceMs = 1_000;
 
 export interface ProcessOptions {
   readonly bootData: unknown;
+  /**
+   * Reach the child over a fast lane in shared memory (when the native layer is loaded; the
+   * IPC channel otherwise), spinning at most this many µs for an answer (0..50; see
+   * lane-thread.ts). Absent: IPC only.
+   */
+  readonly lane?: { readonly callerSpinUs?: number | undefined } | undefined;
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   readonly execArgv?: readonly string[] | undefined;
 }
@@ -41,7 +58,21 @@ export function startProcess<In, Out>(
   options: ProcessOptions,
   handlers: EndpointHandlers<In>,
 ): WorkerEndpoint<Out> {
-  const child = forkChild(options);
+  const lane = options.lane && native ? new ProcessLane<Out, In>(options.lane) : undefined;
+  let child: ChildProcess;
+  let bootData: unknown;
+  try {
+    // Shared memory in the boot data (the arena, the lane's rings) goes as descriptors in stdio.
+    const handed = handOverBuffers(
+      lane ? { ...(options.bootData as object), lane: lane.init } : options.bootData,
+    );
+    bootData = handed.bootData;
+    child = forkChild(options, handed.fds);
+  } catch (error) {
+    lane?.caller.close();
+    throw error;
+  }
+  lane?.connect(child, handlers);
   const stderr = new StderrTail(child.stderr);
   let exit: WorkerExit | undefined;
   let grace: LongTimeout | undefined;
@@ -57,6 +88,8 @@ export function startProcess<In, Out>(
     if (!force && (child.connected || !stderr.closed)) return;
     reported = true;
     grace?.clear();
+    // What the child wrote into the rings before it ended, then the lane ends here too.
+    lane?.end();
     if (child.connected) child.disconnect();
     // Whatever still holds stderr open (a grandchild) is forwarded, but must not keep us alive.
     stderr.unref();
@@ -69,7 +102,8 @@ export function startProcess<In, Out>(
   const poller = new IpcPoller(kCallerPollUs);
   child.on('message', (message: In | { type: 'bye' }) => {
     poller.received();
-    if ((message as { type?: unknown }).type !== 'bye') handlers.onMessage(message as In);
+    if (lane) lane.received(message);
+    else if ((message as { type?: unknown }).type !== 'bye') handlers.onMessage(message as In);
   });
   child.on('exit', (code, signal) => {
     exit = { code, signal, error: undefined };
@@ -90,36 +124,40 @@ export function startProcess<In, Out>(
     exit ??= { code: null, signal: null, error };
     report(true);
   });
-  child.send(options.bootData as object);
+  child.send(bootData as object);
   return {
     id: child.pid ?? -1,
     post: (message) => {
-      child.send(message as object);
+      if (lane) lane.caller.send(message);
+      else child.send(message as object);
       poller.sent();
     },
     ref: () => {
       child.ref();
       child.channel?.ref();
       if (!reported) stderr.ref();
+      lane?.pump.want(true);
     },
     unref: () => {
       child.unref();
       child.channel?.unref();
       stderr.unref();
+      lane?.pump.want(false);
     },
     terminate: () => {
       // Harmless when it already exited; the exit report (bounded, see above) follows.
       if (!reported) child.kill('SIGKILL');
       return gone;
     },
+    ...(lane ? { receivePending: lane.drain } : {}),
   };
 }
 
-function forkChild(options: ProcessOptions): ChildProcess {
+function forkChild(options: ProcessOptions, handedFds: readonly number[]): ChildProcess {
   try {
     return fork(kProcessEntry, [], {
       serialization: 'advanced',
-      stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
+      stdio: ['inherit', 'inherit', 'pipe', 'ipc', ...handedFds],
       ...(options.env ? { env: options.env } : {}),
       ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
     });
@@ -131,6 +169,67 @@ function forkChild(options: ProcessOptions): ChildProcess {
       `the child process could not be started: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error },
     );
+  }
+}
+
+/**
+ * The fast lane to one child: two rings in memory handed over at fork, and the child's IPC
+ * channel as their side route (transport/ipc-side-route.ts). Every message after the boot data
+ * goes through it, both ways; the IPC channel itself still carries the boot data, what the
+ * rings cannot, the child's 'bye' and, by closing, its exit.
+ */
+class ProcessLane<Out, In> {
+  readonly caller: FastLaneCaller<Out, In>;
+  readonly init: RoutedLaneInit;
+  readonly pump: LanePump;
+  readonly #side: IpcSideRoute;
+  #child: ChildProcess | undefined;
+  #handlers: EndpointHandlers<In> | undefined;
+
+  constructor(options: { readonly callerSpinUs?: number | undefined }) {
+    this.#side = new IpcSideRoute((envelope) => {
+      this.#child?.send(envelope);
+    });
+    const { caller, init } = createRoutedLane<Out, In>(
+      this.#side,
+      (bytes) => allocateHandableMemory(bytes, 'keel-lane'),
+      options.callerSpinUs === undefined ? {} : { spinUs: options.callerSpinUs },
+    );
+    this.caller = caller;
+    this.init = init;
+    this.pump = new LanePump(caller, this.drain);
+  }
+
+  connect(child: ChildProcess, handlers: EndpointHandlers<In>): void {
+    this.#child = child;
+    this.#handlers = handlers;
+    // The rings were handed over; the child keeps them mapped, we need no descriptor any more.
+    closeHandedMemory(this.init.requests);
+    closeHandedMemory(this.init.responses);
+    this.pump.want(true);
+  }
+
+  /** An IPC message from the child: a side envelope of the lane (the rest is 'bye'). */
+  received(message: unknown): void {
+    if (IpcSideRoute.isEnvelope(message)) this.#side.deliver(message);
+  }
+
+  readonly drain = (): void => {
+    const handlers = this.#handlers;
+    if (!handlers) return;
+    for (
+      let message = this.caller.receive();
+      message !== kNoMessage;
+      message = this.caller.receive()
+    ) {
+      handlers.onMessage(message);
+    }
+  };
+
+  /** After the child's exit: delivers what it had sent, then closes the lane. */
+  end(): void {
+    this.drain();
+    this.caller.close();
   }
 }
 

@@ -15,9 +15,16 @@ export type WorkerRole = WorkerBootData['role'];
 /** What to start. The role decides the rest (the thread's name, how the caller reaches it). */
 export interface WorkerStart {
   readonly role: WorkerRole;
-  /** A thread, or a child process (spawn and iterateInWorker only). */
+  /**
+   * A thread, or a child process (every role but `loop`): over a fast lane in shared memory
+   * when keel's native layer is loaded, over its IPC channel otherwise.
+   */
   readonly kind: 'thread' | 'process';
-  /** The arena the worker shares with its caller (the data of `arena.share()`), threads only. */
+  /**
+   * The arena the worker shares with its caller (the data of `arena.share()`). A child process
+   * maps its memory (handed over at fork): without the native layer, starting it throws
+   * `KeelError` ERR_UNSUPPORTED.
+   */
   readonly arena?: unknown;
   /** Threads only: a child process takes its heap limit as a flag in `execArgv`. */
   readonly resourceLimits?: ResourceLimits | undefined;
@@ -59,7 +66,11 @@ export function startWorker<In, Out>(
 ): WorkerEndpoint<Out> {
   const bootData = workerBootData(start.role, start.arena);
   const common = { bootData, env: start.env, execArgv: start.execArgv };
-  if (start.kind === 'process') return startProcess<In, Out>(common, handlers);
+  if (start.kind === 'process') {
+    // A child is reached the way its role's thread is: over a lane when its thread has one.
+    const { lane, callerSpinUs } = kThreadChannels[start.role];
+    return startProcess<In, Out>(lane ? { ...common, lane: { callerSpinUs } } : common, handlers);
+  }
   const thread = { ...common, resourceLimits: start.resourceLimits, name: `keel-${start.role}` };
   const { lane, callerSpinUs } = kThreadChannels[start.role];
   if (!lane) return startThread<In, Out>(thread, handlers);

@@ -3,7 +3,14 @@
  * leave. The only worker-side module that touches node:worker_threads or the IPC channel.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FastLaneServer, kNoMessage, type FastLaneInit } from '../fast-lane/duplex.js';
+import {
+  FastLaneServer,
+  kNoMessage,
+  type FastLaneInit,
+  type RoutedLaneInit,
+} from '../fast-lane/duplex.js';
+import { adoptHandedBuffers } from '../handed-buffers.js';
+import { IpcSideRoute } from '../ipc-side-route.js';
 import { IpcPoller } from '../ipc-poll.js';
 
 export interface CallerChannel<In, Out> {
@@ -40,7 +47,7 @@ export interface ReceiveOptions {
 /** The channel of a worker thread to the thread that started it (over a fast lane if given one). */
 export function threadCallerChannel<In, Out>(): CallerChannel<In, Out> {
   const lane = (workerData as { lane?: FastLaneInit } | undefined)?.lane;
-  if (lane) return laneCallerChannel(lane);
+  if (lane) return laneCallerChannel(new FastLaneServer<In, Out>(lane), workerData, exitNow);
   const port = parentPort;
   if (!port) throw new Error('keel: the thread entry must run in a worker thread');
   return {
@@ -64,10 +71,13 @@ export function threadCallerChannel<In, Out>(): CallerChannel<In, Out> {
  * 100 µs), then parks in Atomics.waitAsync so that its event loop keeps running: an object's
  * timers and async methods work as in any worker.
  */
-function laneCallerChannel<In, Out>(init: FastLaneInit): CallerChannel<In, Out> {
-  const server = new FastLaneServer<In, Out>(init);
+function laneCallerChannel<In, Out>(
+  server: FastLaneServer<In, Out>,
+  bootData: unknown,
+  exit: () => void,
+): CallerChannel<In, Out> {
   return {
-    bootData: workerData,
+    bootData,
     post: (message, options) => {
       server.send(message, options);
     },
@@ -91,8 +101,13 @@ function laneCallerChannel<In, Out>(init: FastLaneInit): CallerChannel<In, Out> 
         }
       })();
     },
-    exit: () => process.exit(0),
+    exit,
   };
+}
+
+/** Messages posted before process.exit() in a worker thread are still delivered to its parent. */
+function exitNow(): void {
+  process.exit(0);
 }
 
 const kNoSpin = { spinUs: 0 } as const;
@@ -141,8 +156,34 @@ export function processCallerChannel<In, Out>(): Promise<CallerChannel<In, Out>>
     } else if (handle) void handle(message as In);
     else early.push(message as In);
   });
-  return new Promise((resolve) => {
-    booted = (bootData) => {
+  return new Promise((resolve, reject) => {
+    booted = (data) => {
+      let bootData: unknown;
+      try {
+        // The arena's and the lane's memory, handed over as descriptors at fork.
+        bootData = adoptHandedBuffers(data);
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      const lane = (bootData as { lane?: RoutedLaneInit }).lane;
+      if (lane) {
+        const side = new IpcSideRoute((envelope) => {
+          send(envelope);
+          poller.sent();
+        });
+        handle = (message) => {
+          if (IpcSideRoute.isEnvelope(message)) side.deliver(message);
+          return undefined;
+        };
+        const server = FastLaneServer.overRoute<In, Out>(lane, side);
+        resolve(
+          laneCallerChannel(server, bootData, () => {
+            sayBye(send);
+          }),
+        );
+        return;
+      }
       resolve({
         bootData,
         post: (message) => {
@@ -155,10 +196,14 @@ export function processCallerChannel<In, Out>(): Promise<CallerChannel<In, Out>>
           for (const message of early.splice(0)) void handler(message);
         },
         exit: () => {
-          // The callback runs once everything queued before this message was written.
-          send({ type: 'bye' }, undefined, undefined, () => process.exit(0));
+          sayBye(send);
         },
       });
     };
   });
+}
+
+/** The last IPC message; the callback runs once everything queued before it was written. */
+function sayBye(send: NonNullable<typeof process.send>): void {
+  send({ type: 'bye' }, undefined, undefined, () => process.exit(0));
 }

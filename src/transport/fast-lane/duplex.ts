@@ -38,14 +38,25 @@ import { invalidArgument } from '../../errors.js';
 import {
   LaneEnd,
   kNoMessage,
+  portSideRoute,
   type FastLaneRoute,
+  type LaneSideRoute,
+  type SideEnvelope,
   type FastLaneSendOptions,
   type NoMessage,
 } from './lane-end.js';
 import { createRingBuffer, kDefaultRingCapacityBytes } from './ring.js';
+import { setLongTimeout, type LongTimeout } from '../../timers/long-timeout.js';
 import { AdaptiveSpin } from './spin-policy.js';
 
-export { kNoMessage, type FastLaneRoute, type FastLaneSendOptions, type NoMessage };
+export {
+  kNoMessage,
+  type FastLaneRoute,
+  type FastLaneSendOptions,
+  type LaneSideRoute,
+  type NoMessage,
+  type SideEnvelope,
+};
 
 /** Default and hard maximum of the caller's spin: it blocks the caller's event loop. */
 export const kMaxCallerSpinUs = 50;
@@ -115,10 +126,39 @@ export function createFastLane<Request = unknown, Response = unknown>(
   const responses = createRingBuffer(capacityBytes);
   const { port1, port2 } = new MessageChannel();
   const caller = new FastLaneCaller<Request, Response>(
-    new LaneEnd(requests, responses, port1),
+    new LaneEnd(requests, responses, portSideRoute(port1)),
     spinUs,
   );
   return { caller, serverInit: { requests, responses, port: port2 } };
+}
+
+/** The rings of a lane whose side route is given (a child process's IPC channel). */
+export interface RoutedLaneInit {
+  readonly requests: SharedArrayBuffer;
+  readonly responses: SharedArrayBuffer;
+}
+
+/**
+ * Creates a lane whose side route is given rather than a new MessageChannel: a child process's
+ * lane, its rings from `allocate` (memory the child can map), the IPC channel beside them.
+ * The caller end stays here; `init` goes to the other end's `FastLaneServer.overRoute`.
+ */
+export function createRoutedLane<Request = unknown, Response = unknown>(
+  side: LaneSideRoute,
+  allocate: (bytes: number) => SharedArrayBuffer,
+  options: FastLaneOptions = {},
+): { caller: FastLaneCaller<Request, Response>; init: RoutedLaneInit } {
+  const { capacityBytes = kDefaultRingCapacityBytes, spinUs = kMaxCallerSpinUs } = options;
+  if (!(spinUs >= 0 && spinUs <= kMaxCallerSpinUs)) {
+    throw invalidArgument('spinUs', `a number of microseconds in [0, ${kMaxCallerSpinUs}]`, spinUs);
+  }
+  const requests = createRingBuffer(capacityBytes, allocate);
+  const responses = createRingBuffer(capacityBytes, allocate);
+  const caller = new FastLaneCaller<Request, Response>(
+    new LaneEnd(requests, responses, side),
+    spinUs,
+  );
+  return { caller, init: { requests, responses } };
 }
 
 /** Spins because the other end was found awake that may miss in a row before they stop. */
@@ -181,6 +221,10 @@ class LaneWaiter {
   sleepSync(timeoutMs: number): FastLaneWait {
     const startMs = performance.now();
     for (;;) {
+      // An IPC message arrives only through this thread's event loop, which this wait blocks.
+      if (this.#lane.sideInTransit() !== undefined) {
+        throw new Error('fast lane: a blocking wait cannot receive over an IPC side route');
+      }
       this.#sleeps++;
       const ready = this.#lane.reader.waitSync(startMs + timeoutMs - performance.now());
       const result = this.#outcome(ready);
@@ -194,7 +238,12 @@ class LaneWaiter {
     for (;;) {
       this.#sleeps++;
       const remainingMs = startMs + timeoutMs - performance.now();
-      const result = this.#outcome(await this.#lane.reader.waitAsync(remainingMs, { keepAlive }));
+      const inTransit = this.#lane.sideInTransit();
+      const ready =
+        inTransit === undefined
+          ? await this.#lane.reader.waitAsync(remainingMs, { keepAlive })
+          : await arrivalWithin(inTransit, remainingMs);
+      const result = this.#outcome(ready);
       if (result !== undefined) return this.#slept(result, startMs);
     }
   }
@@ -215,6 +264,26 @@ class LaneWaiter {
   stats(): FastLaneStats {
     const spins = { spinHits: this.#spinHits, spinMisses: this.#spinMisses, sleeps: this.#sleeps };
     return { ...this.#lane.counters, ...spins };
+  }
+}
+
+/** True once `arrival` settles, false if `timeoutMs` passes first. */
+async function arrivalWithin(arrival: Promise<void>, timeoutMs: number): Promise<boolean> {
+  if (!Number.isFinite(timeoutMs)) {
+    await arrival;
+    return true;
+  }
+  if (!(timeoutMs > 0)) return false;
+  let timer: LongTimeout | undefined;
+  const expired = new Promise<boolean>((resolve) => {
+    timer = setLongTimeout(() => {
+      resolve(false);
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([arrival.then(() => true), expired]);
+  } finally {
+    timer?.clear();
   }
 }
 
@@ -299,23 +368,17 @@ export class FastLaneServer<Request = unknown, Response = unknown> extends FastL
   Request
 > {
   constructor(init: FastLaneInit, options: FastLaneServerOptions = {}) {
-    const { spinUs = kDefaultServerSpinUs } = options;
-    if (!(spinUs >= 0 && spinUs <= kMaxServerSpinUs)) {
-      throw invalidArgument(
-        'spinUs',
-        `a number of microseconds in [0, ${kMaxServerSpinUs}]`,
-        spinUs,
-      );
-    }
-    if (typeof init !== 'object' || init === null || !(init.port instanceof MessagePort)) {
-      throw invalidArgument('init', 'the serverInit of createFastLane()', init);
-    }
-    super(
-      new LaneEnd(init.responses, init.requests, init.port),
-      spinUs,
-      kMaxServerSpinUs,
-      spinUs * kServerProbeFactor,
-    );
+    super(serverEnd(init), ...serverSpins(options));
+  }
+
+  /** The other end of `createRoutedLane` (in a child process: over its IPC channel). */
+  static overRoute<Request, Response>(
+    init: RoutedLaneInit,
+    side: LaneSideRoute,
+    options: FastLaneServerOptions = {},
+  ): FastLaneServer<Request, Response> {
+    routedEnd = new LaneEnd(init.responses, init.requests, side);
+    return new FastLaneServer<Request, Response>(kRouted, options);
   }
 
   /**
@@ -332,4 +395,29 @@ export class FastLaneServer<Request = unknown, Response = unknown> extends FastL
   waitForRequestAsync(options: FastLaneWaitOptions = {}): Promise<FastLaneWait> {
     return this.waitAsync(options);
   }
+}
+
+/** Set by `FastLaneServer.overRoute` for the one constructor call that adopts its end. */
+let routedEnd: LaneEnd | undefined;
+const kRouted = {} as FastLaneInit;
+
+function serverEnd(init: FastLaneInit): LaneEnd {
+  if (init === kRouted && routedEnd !== undefined) {
+    const end = routedEnd;
+    routedEnd = undefined;
+    return end;
+  }
+  if (typeof init !== 'object' || init === null || !(init.port instanceof MessagePort)) {
+    throw invalidArgument('init', 'the serverInit of createFastLane()', init);
+  }
+  return new LaneEnd(init.responses, init.requests, portSideRoute(init.port));
+}
+
+/** The server's spin settings: its window, its cap, its probe. */
+function serverSpins(options: FastLaneServerOptions): [number, number, number] {
+  const { spinUs = kDefaultServerSpinUs } = options;
+  if (!(spinUs >= 0 && spinUs <= kMaxServerSpinUs)) {
+    throw invalidArgument('spinUs', `a number of microseconds in [0, ${kMaxServerSpinUs}]`, spinUs);
+  }
+  return [spinUs, kMaxServerSpinUs, spinUs * kServerProbeFactor];
 }

@@ -49,13 +49,48 @@ export interface LaneCounters {
   received: number;
 }
 
-type PortEnvelope = readonly [framesBefore: number, value: unknown];
+/** A message that went beside the ring, with the number of ring frames sent before it. */
+export type SideEnvelope = readonly [framesBefore: number, value: unknown];
+type PortEnvelope = SideEnvelope;
+
+/**
+ * The route beside the rings: a MessagePort between threads (`portSideRoute`), the IPC channel
+ * to a child process (transport/ipc-side-route.ts). Both keep order; they differ in when an
+ * announced message can be taken: a port's is queued before `postMessage` returns, an IPC
+ * message is on its way until the receiving event loop has read it.
+ */
+export interface LaneSideRoute {
+  /** Sends an envelope; throws the platform's error for a value that cannot cross. */
+  post(envelope: SideEnvelope, transfer?: readonly Transferable[]): void;
+  /** The next envelope if it has arrived, else undefined. Never blocks. */
+  take(): SideEnvelope | undefined;
+  /** False when an announced envelope can always be taken at once (a port). */
+  readonly arrivesLater: boolean;
+  /** A promise that settles when the next envelope arrives or the route closes. */
+  arrival(): Promise<void>;
+  close(): void;
+}
+
+/** The side route between two threads: a MessagePort, read with `receiveMessageOnPort`. */
+export function portSideRoute(port: MessagePort): LaneSideRoute {
+  return {
+    post: (envelope, transfer) => {
+      port.postMessage(envelope, transfer);
+    },
+    take: () => receiveMessageOnPort(port)?.message as SideEnvelope | undefined,
+    arrivesLater: false,
+    arrival: () => Promise.resolve(),
+    close: () => {
+      port.close();
+    },
+  };
+}
 
 /** Internal: the send/receive half shared by `FastLaneCaller` and `FastLaneServer`. */
 export class LaneEnd {
   readonly #writer: RingWriter;
   readonly #reader: RingReader;
-  readonly #port: MessagePort;
+  readonly #side: LaneSideRoute;
   readonly #encoder = new MessageEncoder();
   readonly #decoder: MessageDecoder;
   #framesWritten = 0;
@@ -64,11 +99,11 @@ export class LaneEnd {
   #closed = false;
   readonly counters: LaneCounters = { ringSends: 0, portSends: 0, compactEncodes: 0, received: 0 };
 
-  constructor(outgoing: SharedArrayBuffer, incoming: SharedArrayBuffer, port: MessagePort) {
+  constructor(outgoing: SharedArrayBuffer, incoming: SharedArrayBuffer, side: LaneSideRoute) {
     this.#writer = new RingWriter(outgoing);
     this.#reader = new RingReader(incoming);
     this.#decoder = new MessageDecoder(incoming);
-    this.#port = port;
+    this.#side = side;
   }
 
   /** The incoming ring, for the waiting policies. */
@@ -101,7 +136,7 @@ export class LaneEnd {
       }
     }
     const envelope: PortEnvelope = [this.#framesWritten, value];
-    this.#port.postMessage(envelope, transfer);
+    this.#side.post(envelope, transfer);
     this.#writer.announceOutOfBand(wake);
     this.counters.portSends++;
     return 'port';
@@ -125,7 +160,8 @@ export class LaneEnd {
   receive(): unknown {
     let payloadBytes = this.#reader.peek(); // before the out-of-band check: see the file comment
     if (this.#portHead === undefined && this.#reader.outOfBandPending() > 0) {
-      this.#takeFromPort();
+      // Still on its way (IPC): later ring frames wait behind it, as the order requires.
+      if (!this.#takeFromSide()) return kNoMessage;
       if (payloadBytes < 0) payloadBytes = this.#reader.peek();
     }
     const head = this.#portHead;
@@ -144,16 +180,32 @@ export class LaneEnd {
     }
   }
 
-  #takeFromPort(): void {
-    const received = receiveMessageOnPort(this.#port);
+  /** False while an announced side message is still on its way (only an IPC route). */
+  #takeFromSide(): boolean {
+    const received = this.#side.take();
     if (received === undefined) {
-      // Only a closed channel can lose an announced message; otherwise an invariant broke.
-      if (this.#reader.closed) this.#reader.takeOutOfBand();
-      else throw new Error('fast lane: an announced port message is missing');
-      return;
+      if (this.#reader.closed) {
+        // A closed channel can lose an announced message: nothing more will come.
+        this.#reader.takeOutOfBand();
+        return true;
+      }
+      if (this.#side.arrivesLater) return false;
+      throw new Error('fast lane: an announced port message is missing');
     }
     this.#reader.takeOutOfBand();
-    this.#portHead = received.message as PortEnvelope;
+    this.#portHead = received;
+    return true;
+  }
+
+  /**
+   * A promise that settles when the side message the next `receive()` needs arrives, or
+   * undefined when none is on its way. A waiter awaits it instead of the ring's sleep flag,
+   * which stays raised while an announced message has not been taken.
+   */
+  sideInTransit(): Promise<void> | undefined {
+    if (this.#portHead !== undefined || this.#reader.outOfBandPending() <= 0) return undefined;
+    if (this.#reader.closed || !this.#side.arrivesLater) return undefined;
+    return this.#side.arrival();
   }
 
   /** Wakes the receiver if it sleeps: after sends made with `wake: false`. Never blocks. */
@@ -163,8 +215,11 @@ export class LaneEnd {
 
   /** True when `receive()` would return a message now. Never blocks. */
   hasMessage(): boolean {
-    if (this.#reader.outOfBandPending() > 0) return true;
     if (this.#portHead !== undefined && this.#portHead[0] === this.#framesRead) return true;
+    if (this.#portHead === undefined && this.#reader.outOfBandPending() > 0) {
+      // A port's message is there already; an IPC message may still be on its way.
+      return this.#reader.closed || !this.#side.arrivesLater || this.#takeFromSide();
+    }
     return this.#reader.peek() >= 0;
   }
 
@@ -184,6 +239,6 @@ export class LaneEnd {
     this.#closed = true;
     this.#writer.close();
     this.#reader.close();
-    this.#port.close();
+    this.#side.close();
   }
 }

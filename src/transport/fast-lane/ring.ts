@@ -77,10 +77,13 @@ export function maxMessageBytesFor(capacityBytes: number): number {
 /**
  * Allocates and initialises the shared memory of one ring. Pass the buffer to both threads.
  * @param capacityBytes data-area size, a power of two in [64, 2^30]; default 256 KiB.
+ * @param allocate where the memory comes from (zeroed): a child process's lane takes memory it
+ *   can map (memory/arena/handed-memory.ts).
  * @example const sab = createRingBuffer(64 * 1024); const writer = new RingWriter(sab);
  */
 export function createRingBuffer(
   capacityBytes: number = kDefaultRingCapacityBytes,
+  allocate: (bytes: number) => SharedArrayBuffer = (bytes) => new SharedArrayBuffer(bytes),
 ): SharedArrayBuffer {
   if (
     !isPowerOfTwo(capacityBytes) ||
@@ -89,7 +92,7 @@ export function createRingBuffer(
   ) {
     throw invalidArgument('capacityBytes', 'a power of two between 64 and 2^30', capacityBytes);
   }
-  const buffer = new SharedArrayBuffer(kRingHeaderBytes + capacityBytes);
+  const buffer = allocate(kRingHeaderBytes + capacityBytes);
   const header = new Int32Array(buffer, 0, kRingHeaderBytes / 4);
   header[kCapacity] = capacityBytes;
   header[kMagic] = kMagicValue; // plain writes: the buffer reaches other threads by postMessage
