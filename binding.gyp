@@ -8,6 +8,7 @@
         "native/segments.cc",
         "native/futex.cc",
         "native/waiter.cc",
+        "native/uring-waiter.cc",
         "native/robust-mutex.cc"
       ],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fno-exceptions"],

@@ -4,18 +4,25 @@
 
 #include "futex.h"
 #include "robust-mutex.h"
+#include "args.h"
 #include "segments.h"
+#include "uring-waiter.h"
 #include "waiter.h"
 
 namespace keel {
 
 namespace {
 
+// features(): { futexWaitv, asyncWait } where asyncWait says how async waits are served:
+// 'io_uring' (uring-waiter.cc), 'futex_waitv' (a waiter thread, waiter.cc) or 'poll' (a
+// waiter thread looking every millisecond, on kernels before 5.16).
 napi_value Features(napi_env env, napi_callback_info /*info*/) {
   napi_value result, waitv;
   napi_create_object(env, &result);
   napi_get_boolean(env, HasFutexWaitv(), &waitv);
   napi_set_named_property(env, result, "futexWaitv", waitv);
+  const char* mode = UringSupported() ? "io_uring" : HasFutexWaitv() ? "futex_waitv" : "poll";
+  napi_set_named_property(env, result, "asyncWait", MakeString(env, mode));
   return result;
 }
 

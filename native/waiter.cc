@@ -26,6 +26,7 @@
 
 #include "args.h"
 #include "futex.h"
+#include "uring-waiter.h"
 
 #ifndef SYS_futex_waitv
 #define SYS_futex_waitv 449
@@ -84,6 +85,10 @@ struct EnvWaiters {
   uint64_t next_id = 1;
   // Pending keepAlive waits; JavaScript thread only. The thread-safe function is ref'd while > 0.
   uint64_t loop_holders = 0;
+  // io_uring's futex waits when this kernel has them (uring-waiter.cc); then no waiter thread
+  // is started. JavaScript thread only.
+  UringWaiter* uring = nullptr;
+  bool uring_tried = false;
 };
 
 bool ProbeFutexWaitv() {
@@ -300,6 +305,17 @@ napi_value WaitAsync(napi_env env, napi_callback_info info) {
   }
   EnvWaiters* owner = WaitersOf(env);
   if (owner == nullptr) return nullptr;
+  if (!owner->uring_tried) {
+    owner->uring_tried = true;
+    owner->uring = CreateUringWaiter(env);
+  }
+  if (owner->uring != nullptr) {
+    napi_value promise = nullptr;
+    if (!UringWaitAsync(owner->uring, args[0], word, expected, timeout_ms, holds_loop, &promise)) {
+      return nullptr;
+    }
+    return promise;
+  }
   napi_ref keep_alive = nullptr;
   if (napi_create_reference(env, args[0], 1, &keep_alive) != napi_ok) return nullptr;
   napi_deferred deferred = nullptr;

@@ -73,7 +73,7 @@ describe('the native addon under AddressSanitizer and UndefinedBehaviorSanitizer
   });
 
   /** Runs a fixture against the sanitizer build; fails on any report or a non-zero exit. */
-  function runSanitized(fixture: string, args: string[]): void {
+  function runSanitized(fixture: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): void {
     const started = Date.now();
     const result = spawnSync(process.execPath, [fixturePath(fixture), ...args], {
       encoding: 'utf8',
@@ -85,6 +85,7 @@ describe('the native addon under AddressSanitizer and UndefinedBehaviorSanitizer
         LD_PRELOAD: `${asan} ${ubsan}`,
         ASAN_OPTIONS: 'detect_leaks=0',
         UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
+        ...extraEnv,
       },
     });
     const report = `${fixture} ${args.join(' ')} (seed ${seed}): status ${result.status}, signal ${result.signal}, ${Date.now() - started} ms\n${result.stderr}`;
@@ -127,25 +128,32 @@ describe('the native addon under AddressSanitizer and UndefinedBehaviorSanitizer
     runSanitized('native-fuzz.mjs', [String(seed), '150']);
   });
 
-  for (const mode of ['semantics', 'many', 'timeouts', 'cross', 'mutex']) {
-    test(`the futex check "${mode}" runs clean`, () => {
-      const name = `/kfs${process.pid}-${mode}`;
-      const args =
-        mode === 'semantics'
-          ? [String(seed), '50']
-          : mode === 'cross' || mode === 'mutex'
-            ? [name]
-            : [];
-      try {
-        runSanitized('native-futex.mjs', [mode, ...args]);
-      } finally {
-        // A child stopped by a sanitizer report cannot unlink its segment: remove it, then say so.
-        const left = readdirSync('/dev/shm').filter((entry) =>
-          entry.startsWith(`kfs${process.pid}`),
-        );
-        for (const entry of left) rmSync(join('/dev/shm', entry), { force: true });
-        assert.deepEqual(left, [], 'segments left behind');
-      }
-    });
-  }
+  // Both async-wait engines: io_uring (the default where the kernel allows it) and the waiter
+  // thread (KEEL_NATIVE_NO_URING).
+  const engines = [
+    ['', {}],
+    [' (waiter thread)', { KEEL_NATIVE_NO_URING: '1' }],
+  ] as const;
+  for (const [engine, engineEnv] of engines)
+    for (const mode of ['semantics', 'many', 'timeouts', 'cross', 'mutex']) {
+      test(`the futex check "${mode}"${engine} runs clean`, () => {
+        const name = `/kfs${process.pid}-${mode}${engine ? 't' : ''}`;
+        const args =
+          mode === 'semantics'
+            ? [String(seed), '50']
+            : mode === 'cross' || mode === 'mutex'
+              ? [name]
+              : [];
+        try {
+          runSanitized('native-futex.mjs', [mode, ...args], engineEnv);
+        } finally {
+          // A child stopped by a sanitizer report cannot unlink its segment: remove it, then say so.
+          const left = readdirSync('/dev/shm').filter((entry) =>
+            entry.startsWith(`kfs${process.pid}`),
+          );
+          for (const entry of left) rmSync(join('/dev/shm', entry), { force: true });
+          assert.deepEqual(left, [], 'segments left behind');
+        }
+      });
+    }
 });

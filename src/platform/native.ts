@@ -33,7 +33,7 @@ export interface NativeBinding {
   mutexLock(words: Int32Array, index: number, timeoutMs: number): MutexLockResult;
   mutexUnlock(words: Int32Array, index: number): void;
   mutexWords(): number;
-  features(): { futexWaitv: boolean };
+  features(): { futexWaitv: boolean; asyncWait: 'io_uring' | 'futex_waitv' | 'poll' };
 }
 
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
