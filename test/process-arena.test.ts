@@ -143,6 +143,55 @@ test(
 );
 
 test(
+  'a process stream whose child is SIGKILLed mid-stream rejects with ERR_WORKER_EXITED, gives its arena space back, and the next stream works',
+  kNeedsNative,
+  async () => {
+    const arena = new Arena({ bytes: 4 * kMiB });
+    const frameBytes = 256 * kKiB;
+    const stream = iterateInWorker<Binaries, 'pidFrames'>(binariesUrl, 'pidFrames', [frameBytes], {
+      kind: 'process',
+      arena,
+      buffer: 4,
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    assert.equal(first.done, false);
+    const { pid, frame } = first.value as { pid: number; frame: Uint8Array };
+    assert.notEqual(pid, process.pid);
+    release(frame);
+    // Items the child wrote ahead (up to the buffer) sit in the arena, unread, when it dies.
+    await eventually(() => arena.stats().bytesInUse >= frameBytes, 'the child wrote ahead');
+    process.kill(pid, 'SIGKILL');
+    let failure: unknown;
+    try {
+      for (;;) {
+        const item = await iterator.next();
+        if (item.done) break;
+        release((item.value as { frame: Uint8Array }).frame);
+      }
+    } catch (error) {
+      failure = error;
+    }
+    assert.equal((failure as { code?: string } | undefined)?.code, 'ERR_WORKER_EXITED');
+    await eventually(() => arena.stats().bytesInUse === 0, 'the dead child space reclaimed');
+    // The same arena serves the next child.
+    let seen = 0;
+    for await (const item of iterateInWorker<Streams, 'frames'>(
+      streamsUrl,
+      'frames',
+      [4, frameBytes],
+      { kind: 'process', arena, buffer: 2 },
+    )) {
+      assert.ok(item.frame.buffer instanceof SharedArrayBuffer && item.frame[1] === seen);
+      release(item.frame);
+      seen++;
+    }
+    assert.equal(seen, 4);
+    arena.close();
+  },
+);
+
+test(
   'a process stream with an arena delivers views over shared memory, and a full arena makes the child wait',
   kNeedsNative,
   async () => {
