@@ -12,7 +12,10 @@
 // Phase 2, frames back to back (4 requests in flight): GB/s streamed.
 // keel-stream is a stream, not requests: iterateInWorker with an arena, `buffer: 4`; phase 1
 // paces the worker's generator at one frame per kPacedIntervalMs (each frame meets an idle
-// loop, like a camera), phase 2 lets it run free.
+// loop, like a camera), phase 2 lets it run free. The keel-stream-process rows run the same
+// generator in a child process (`kind: 'process'`): through the arena (shared memory handed to
+// the child at spawn, with keel's native layer), or without one (-pipe: copied over the
+// channel, what a process cost before the native layer).
 import { checkFrame, ageNs, kFrameBytes, makeFrame } from '../fixtures/frame.mjs';
 import { loadKeel, sourcesNote } from '../adapters/keel.mjs';
 import { installedVersion } from '../adapters/pools.mjs';
@@ -41,6 +44,9 @@ runCell({ scenario: 'frames', lib }, () => {
   if (lib === 'memcpy') return measureMemcpy();
   if (lib === 'keel-stream') return measureStream('frames');
   if (lib === 'keel-stream-in-place') return measureStream('framesInPlace');
+  if (lib === 'keel-stream-process') return measureStream('frames', 'process');
+  if (lib === 'keel-stream-process-in-place') return measureStream('framesInPlace', 'process');
+  if (lib === 'keel-stream-process-pipe') return measureStream('frames', 'process', false);
   return measureRemote();
 });
 
@@ -110,16 +116,18 @@ const kProducers = {
 /**
  * keel's stream: iterateInWorker with an arena, each frame released once checked. `producer`:
  * 'frames' (a reused source frame, copied into the arena once per item) or 'framesInPlace'
- * (each frame written into the arena by the worker, crossing by reference).
+ * (each frame written into the arena by the worker, crossing by reference). `kind`: a worker
+ * thread or a child process; `withArena: false` streams without an arena (copies).
  */
-async function measureStream(producer) {
+async function measureStream(producer, kind = 'thread', withArena = true) {
   const { keel, sources } = await loadKeel();
   if (typeof keel.iterateInWorker !== 'function')
     throw new Error('this keel build has no iterateInWorker');
-  const arena = new keel.Arena({ bytes: kArenaBytes });
+  const arena = withArena ? new keel.Arena({ bytes: kArenaBytes }) : undefined;
   const url = new URL('../fixtures/keel-stream.mjs', import.meta.url);
+  const options = { ...(arena ? { arena } : {}), buffer: kStreamBuffer, kind };
   const open = (count, intervalMs) =>
-    keel.iterateInWorker(url, producer, [{ count, intervalMs }], { arena, buffer: kStreamBuffer });
+    keel.iterateInWorker(url, producer, [{ count, intervalMs }], options);
   const receive = (frame) => {
     const latencyUs = ageNs(frame) / 1000;
     checkFrame(frame, lib);
@@ -152,7 +160,7 @@ async function measureStream(producer) {
   return {
     version: installedVersion('keel'),
     settings:
-      `iterateInWorker(url, '${producer}', [{ count, intervalMs }], { arena: new Arena({ bytes: ${kArenaBytes / 2 ** 20} MiB }), buffer: ${kStreamBuffer} }), ${kProducers[producer]}, each frame released with release(frame); phase 1 paced at ${kPacedIntervalMs} ms per frame` +
+      `iterateInWorker(url, '${producer}', [{ count, intervalMs }], { ${arena ? `arena: new Arena({ bytes: ${kArenaBytes / 2 ** 20} MiB }), ` : ''}buffer: ${kStreamBuffer}, kind: '${kind}' }), ${arena ? kProducers[producer] : 'a generator yielding one reused source frame (copied to the parent with each item)'}, each frame released with release(frame); phase 1 paced at ${kPacedIntervalMs} ms per frame` +
       sourcesNote(sources, ['Arena']),
     params: {
       frameBytes: kFrameBytes,
@@ -168,7 +176,7 @@ async function measureStream(producer) {
       gbPerSec: (params.streamFrames * kFrameBytes) / (streamUsage.wallMs * 1e6),
       streamMainUsPerFrame:
         (streamUsage.mainCpuUs ?? streamUsage.mainActiveUs) / params.streamFrames,
-      ...arenaStats(arena),
+      ...(arena ? arenaStats(arena) : {}),
     },
   };
 }

@@ -12,11 +12,15 @@
 //   fetch-into-frame-contended    cam.fetchInto(target) while a worker assigns frames at full speed
 //   assign-scalar, fetch-scalar   a number slot
 //   fetch-scalar-contended        fetch while a worker assigns numbers at full speed
+//   fetch-into-frame-machine      cam.fetchInto(target) of a machine-scope slot (POSIX shared
+//                                 memory, keel's native layer) that a child process assigned
+//   fetch-into-frame-machine-contended  the same while the child assigns frames at full speed
 // Frame rows time each operation alone. A scalar operation is below the timer's resolution:
 // scalar rows time batches of 1,000 and report each batch's mean per operation (p50/p99 over
 // batches). Every row also reports the process's minor page faults per operation over the
 // measured phase: about 298 per frame when each allocation gets fresh pages from the kernel.
 //   node bench/cells/shared-object.mjs --lib=fetch-frame [--quick]
+import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 
 import { loadKeel, sourcesNote } from '../adapters/keel.mjs';
@@ -55,6 +59,14 @@ const kRows = {
     frame: true,
     what: 'cam.fetchInto(target) while a worker assigns frames',
   },
+  'fetch-into-frame-machine': {
+    frame: true,
+    what: "cam.fetchInto(target) of a machine-scope slot ({ scope: 'machine' }) a child process assigned",
+  },
+  'fetch-into-frame-machine-contended': {
+    frame: true,
+    what: 'cam.fetchInto(target) of a machine-scope slot while a child process assigns frames',
+  },
   'assign-scalar': { frame: false, what: 'slot.assign(i), a number' },
   'fetch-scalar': { frame: false, what: 'slot.fetch(), a number' },
   'fetch-scalar-contended': { frame: false, what: 'slot.fetch() while a worker assigns numbers' },
@@ -66,15 +78,26 @@ runCell({ scenario: 'shared-object', lib }, async () => {
   const { keel, sources } = await loadKeel();
   if (keel.SharedObject === undefined) throw new Error('this keel build has no SharedObject');
   const frame = makeFrame();
+  const machine = lib.includes('-machine');
+  const name = machine ? `bench-camera-${process.pid}` : 'bench-camera';
   const slot = row.frame
-    ? keel.SharedObject.create('bench-camera', frame, { shape: [480, 848, 3] })
+    ? keel.SharedObject.create(name, frame, {
+        shape: [480, 848, 3],
+        ...(machine ? { scope: 'machine' } : {}),
+      })
     : keel.SharedObject.create('bench-scalar', 1.5);
   const op = operation(lib, slot, frame);
-  const writer = lib.endsWith('-contended') ? await startWriter(slot, row.frame) : undefined;
+  const contended = lib.endsWith('-contended');
+  const writer = machine
+    ? await startProcessWriter(name, contended ? 'assign-frames' : 'assign-once')
+    : contended
+      ? await startWriter(slot, row.frame)
+      : undefined;
   const faultsBefore = process.resourceUsage().minorPageFault;
   const samplesUs = row.frame ? timeEach(op) : timeBatches(op);
   const faults = process.resourceUsage().minorPageFault - faultsBefore;
   const assignedMeanwhile = writer === undefined ? undefined : await writer.stop();
+  if (machine) keel.SharedObject.unlink(name);
   const platform = lib.startsWith('memcpy') || lib === 'slice';
   return {
     version: platform ? process.version : installedVersion('keel'),
@@ -108,6 +131,8 @@ function operation(row, slot, frame) {
     'fetch-into-frame-contended': () => (sink ^= slot.fetchInto(target)[4096]),
     'fetch-frame-view': () => (sink ^= slot.fetch((view) => view[4096])),
     'fetch-frame-contended': () => (sink ^= slot.fetch()[4096]),
+    'fetch-into-frame-machine': () => (sink ^= slot.fetchInto(target)[4096]),
+    'fetch-into-frame-machine-contended': () => (sink ^= slot.fetchInto(target)[4096]),
     'assign-scalar': () => slot.assign(i++),
     'fetch-scalar': () => (sink += slot.fetch()),
     'fetch-scalar-contended': () => (sink += slot.fetch()),
@@ -159,6 +184,32 @@ async function startWriter(slot, frame) {
     async stop() {
       Atomics.store(new Int32Array(stop), 0, 1);
       return next();
+    },
+  };
+}
+
+/**
+ * Starts a child process that opens the machine-scope slot `name` and assigns to it ('assign-once':
+ * one frame; 'assign-frames': at full speed until stopped). stop() resolves once it exited.
+ */
+async function startProcessWriter(name, mode) {
+  const peer = new URL('../fixtures/shared-object-peer.mjs', import.meta.url);
+  const child = spawn(process.execPath, [peer.pathname, JSON.stringify({ name, mode })], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the writer process exited with code ${code}`)));
+  });
+  // Lets a single assign land before the measured fetches.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  return {
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin.end();
+      await exited;
+      return undefined;
     },
   };
 }
