@@ -60,7 +60,9 @@ export type SharedObjectScope = 'process' | 'machine';
 
 /** One entry of `SharedObject.list()`. */
 export interface SharedObjectInfo {
+  /** The name the slot was created with (for machine scope, without the `keel.` file prefix). */
   readonly name: string;
+  /** `'process'`: this process's threads; `'machine'`: a POSIX segment any process of the user opens. */
   readonly scope: SharedObjectScope;
   /** Bytes of the slot's memory: header, descriptor and three copies of the value. */
   readonly bytes: number;
