@@ -12,6 +12,7 @@ import { checkResourceLimits } from '../options/resource-limits.js';
 import type { ResourceLimits } from '../transport/caller/thread.js';
 import { requireNative } from '../platform/native.js';
 import { arenaFromOption } from './arena-option.js';
+import { inheritableExecArgv } from '../options/worker-exec-argv.js';
 
 export interface DedicatedWorkerOptions {
   /** A dedicated worker thread (default) or a child process. */
@@ -120,7 +121,8 @@ function processExecArgv(
   // The flag takes an integer of MB written in digits: V8 refuses `1.5` and `1e+21` ("illegal
   // value for flag"), so the child would die at boot. No machine has 2^32 MB (4 PiB).
   const flagMb = Math.min(Math.ceil(heapMb), kMaxHeapFlagMb);
-  return [...(execArgv ?? process.execArgv), `--max-old-space-size=${flagMb}`];
+  // Inherited flags are filtered as a child would inherit them (no -e, --input-type, ...).
+  return [...(execArgv ?? inheritableExecArgv(process.execArgv)), `--max-old-space-size=${flagMb}`];
 }
 
 /** The largest `--max-old-space-size` keel writes: far above any machine, still plain digits. */

@@ -5,8 +5,22 @@ import { MessagePort, Worker, type ResourceLimits, type Transferable } from 'nod
 import { KeelError } from '../../errors.js';
 import type { EndpointHandlers, WorkerEndpoint } from './endpoint.js';
 import { createRegistryLink } from '../registry-link.js';
+import { inheritsInputType } from '../../options/worker-exec-argv.js';
 
 const kThreadEntry = new URL('../../worker/thread-entry.js', import.meta.url);
+/**
+ * The same entry, imported by an inline module. A thread that inherits `--input-type` (a caller
+ * started as `node --input-type=module -e ...`) refuses a *file* as its main module
+ * (ERR_INPUT_TYPE_NOT_ALLOWED); a `data:` URL main is evaluated as a module and may import it.
+ */
+const kThreadEntryByImport = new URL(
+  `data:text/javascript,${encodeURIComponent(`import ${JSON.stringify(kThreadEntry.href)};`)}`,
+);
+
+/** The main module of a thread started with `execArgv` (undefined: the caller's, inherited). */
+function threadEntry(execArgv: readonly string[] | undefined): URL {
+  return execArgv === undefined && inheritsInputType() ? kThreadEntryByImport : kThreadEntry;
+}
 
 export interface ThreadOptions {
   readonly bootData: unknown;
@@ -36,7 +50,7 @@ export function startThread<In, Out>(
   const transferList = [...(options.transferList ?? []), ...registry.transferList];
   let worker: Worker;
   try {
-    worker = new Worker(kThreadEntry, {
+    worker = new Worker(threadEntry(options.execArgv), {
       workerData: { ...(options.bootData as object), registry: registry.data },
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
       ...(options.env ? { env: options.env } : {}),

@@ -9,6 +9,7 @@ import { startLaneThread } from './lane-thread.js';
 import { loaderHooksForWorkers } from './loader-hooks.js';
 import { startProcess } from './process.js';
 import { startThread, type ResourceLimits } from './thread.js';
+import { workerExecArgv } from '../../options/worker-exec-argv.js';
 
 export type WorkerRole = WorkerBootData['role'];
 
@@ -29,6 +30,10 @@ export interface WorkerStart {
   /** Threads only: a child process takes its heap limit as a flag in `execArgv`. */
   readonly resourceLimits?: ResourceLimits | undefined;
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  /**
+   * Node flags, used as given; a flag that cannot apply to a worker (`-e`, `--input-type`,
+   * `--test`, ...) among them is ERR_START_FAILED. Absent: the caller's, without those flags.
+   */
   readonly execArgv?: readonly string[] | undefined;
 }
 
@@ -65,7 +70,8 @@ export function startWorker<In, Out>(
   handlers: EndpointHandlers<In>,
 ): WorkerEndpoint<Out> {
   const bootData = workerBootData(start.role, start.arena);
-  const common = { bootData, env: start.env, execArgv: start.execArgv };
+  const execArgv = workerExecArgv(start.kind, start.execArgv);
+  const common = { bootData, env: start.env, execArgv };
   if (start.kind === 'process') {
     // A child is reached the way its role's thread is: over a lane when its thread has one.
     const { lane, callerSpinUs } = kThreadChannels[start.role];
