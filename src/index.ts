@@ -14,6 +14,7 @@ export type {
 export { asyncify, type Asyncified, type AsyncifyOptions } from './execution/asyncify.js';
 export type { PercentileSummary } from './metrics/histogram.js';
 export { spawn, close } from './execution/spawn/spawn.js';
+export { move } from './values/move.js';
 export type {
   Remote,
   FactoryName,

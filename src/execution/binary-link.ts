@@ -1,6 +1,7 @@
 /**
  * The caller's half of moving values to and from one worker (memory/arena/transit.ts): its
  * arena handle, and the space to give back when the worker dies. Pool, spawn and streams share it.
+ * Moved values (`move`) are transferred to a thread and copied to a child process.
  */
 import type { Arena, ArenaShared } from '../memory/arena/index.js';
 import {
@@ -10,22 +11,25 @@ import {
   unpackValue,
   type PackedClaim,
   type PackedValue,
+  type TransferSupport,
 } from '../memory/arena/transit.js';
 import type { ValueMarks } from '../protocol/messages.js';
 
 export class BinaryLink {
   readonly #arena: Arena | undefined;
+  readonly #transfers: TransferSupport;
   /** The worker's own handle on the arena, for its boot data; reclaimed when it exits. */
   readonly share: ArenaShared | undefined;
 
-  constructor(arena: Arena | undefined) {
+  constructor(arena: Arena | undefined, kind: 'thread' | 'process') {
     this.#arena = arena;
+    this.#transfers = kind === 'thread' ? 'transfer' : 'copy';
     this.share = arena?.share();
   }
 
-  /** Arguments ready to post, with the marks the message must carry. */
+  /** Arguments ready to post, with the marks the message must carry and what to transfer. */
   pack(args: readonly unknown[]): PackedValue {
-    return packValue(this.#arena, args);
+    return packValue(this.#arena, args, this.#transfers);
   }
 
   /** Gives back the space of arguments the worker never received. Harmless if it did. */

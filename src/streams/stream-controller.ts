@@ -173,7 +173,7 @@ export class StreamController implements StreamEngine {
       closeOwnedArena(this.#settings);
       return;
     }
-    const binaries = new BinaryLink(this.#settings.arena);
+    const binaries = new BinaryLink(this.#settings.arena, kind);
     let endpoint: WorkerEndpoint<ToStreamWorker>;
     try {
       endpoint = startStreamEndpoint(this.#settings, binaries.share, {

@@ -10,12 +10,17 @@ import {
   packValueWaiting,
   unpackValue,
   type PackedValue,
+  type TransferSupport,
 } from '../memory/arena/transit.js';
 import type { ValueMarks } from '../protocol/messages.js';
 
 let workerArena: Arena | undefined;
+/** A thread transfers moved values to its caller; a child process copies them. */
+let workerTransfers: TransferSupport = 'copy';
 
-export function adoptArena(data: unknown): void {
+/** `transfers`: whether this worker's channel can transfer buffers (a thread) or not. */
+export function adoptArena(data: unknown, transfers: TransferSupport): void {
+  workerTransfers = transfers;
   if (data === undefined) return;
   workerArena = Arena.fromShared(data as ArenaShared);
   adoptCurrentArena(workerArena);
@@ -26,9 +31,9 @@ export function receivedArgs(args: readonly unknown[], marks: ValueMarks): unkno
   return unpackValue(workerArena, args, marks) as unknown[];
 }
 
-/** A result ready to post, with the marks its message must carry. */
+/** A result ready to post, with the marks its message must carry and what to transfer. */
 export function packForCaller(value: unknown): PackedValue {
-  return packValue(workerArena, value);
+  return packValue(workerArena, value, workerTransfers);
 }
 
 /** A stream item ready to post: waits for room in the arena (backpressure) instead of copying. */
@@ -36,7 +41,7 @@ export function packForCallerWaiting(
   value: unknown,
   options: ArenaWaitOptions,
 ): Promise<PackedValue> {
-  return packValueWaiting(workerArena, value, options);
+  return packValueWaiting(workerArena, value, options, workerTransfers);
 }
 
 /** Gives back the space of a packed result that could not be posted. */

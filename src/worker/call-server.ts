@@ -3,14 +3,9 @@
  * time a call names it.
  */
 import { KeelError } from '../errors.js';
-import type {
-  CallMessage,
-  ErrorMessage,
-  FunctionSource,
-  ResultMessage,
-} from '../protocol/messages.js';
+import type { CallMessage, FunctionSource } from '../protocol/messages.js';
 import { releaseReceived, receivedArgs } from './boot-context.js';
-import { InOrderRunner } from './in-order-runner.js';
+import { InOrderRunner, type PostAnswer } from './in-order-runner.js';
 import type { ModuleLoader } from './module-loader.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -26,7 +21,7 @@ export class CallServer {
   readonly #runner: InOrderRunner;
   readonly #functions = new Map<number, FunctionEntry>();
 
-  constructor(loader: ModuleLoader, post: (message: ResultMessage | ErrorMessage) => void) {
+  constructor(loader: ModuleLoader, post: PostAnswer) {
     this.#loader = loader;
     // Pool functions are stateless: what they return by reference is theirs no more.
     this.#runner = new InOrderRunner(post, { handOverResults: true });

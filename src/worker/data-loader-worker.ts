@@ -7,6 +7,7 @@
 import { KeelError } from '../errors.js';
 import type { ChunkCollateSpec, LoaderWorkerSpec } from '../protocol/loader-messages.js';
 import { defaultCollate } from '../tensors/collate.js';
+import { isMoved, move } from '../values/move.js';
 import { ModuleLoader, pickExport } from './module-loader.js';
 
 /** The dataset, once loaded: what the module or factory gave, and its getItem bound to it. */
@@ -47,7 +48,10 @@ export async function startLoaderWorker(spec: LoaderWorkerSpec): Promise<LoaderW
     loadChunk: async (indices) => {
       const pending = Array.from(indices, (index) => dataset.getItem(index));
       const samples = await Promise.all(pending);
-      return collate ? collate(samples) : samples;
+      if (!collate) return samples;
+      const batch = collate(samples);
+      // defaultCollate builds the batch in fresh memory: items that were moved move their batch.
+      return spec.collate.kind === 'default' && samples.some(isMoved) ? move(batch) : batch;
     },
     [Symbol.asyncDispose]: async () => {
       await disposeOf(dataset);

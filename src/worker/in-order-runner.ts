@@ -26,18 +26,21 @@ export interface InOrderRunnerOptions {
   readonly handOverResults: boolean;
 }
 
+/** Posts an answer; `transfer`: the buffers of a moved result (values/move.ts). */
+export type PostAnswer = (
+  message: ResultMessage | ErrorMessage,
+  transfer?: readonly ArrayBuffer[],
+) => void;
+
 export class InOrderRunner {
-  readonly #post: (message: ResultMessage | ErrorMessage) => void;
+  readonly #post: PostAnswer;
   readonly #handOverResults: boolean;
   readonly #queue: Job[] = [];
   #head = 0;
   #busy = false;
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
 
-  constructor(
-    post: (message: ResultMessage | ErrorMessage) => void,
-    options: InOrderRunnerOptions,
-  ) {
+  constructor(post: PostAnswer, options: InOrderRunnerOptions) {
     this.#post = post;
     this.#handOverResults = options.handOverResults;
   }
@@ -115,7 +118,8 @@ export class InOrderRunner {
     let packed: ReturnType<typeof packForCaller> | undefined;
     try {
       packed = packForCaller(value);
-      this.#post({ type: 'result', id: job.id, value: packed.value, ...packed.marks, runUs });
+      const { value: posted, marks, transfer } = packed;
+      this.#post({ type: 'result', id: job.id, value: posted, ...marks, runUs }, transfer);
     } catch (error) {
       if (packed) discardPacked(packed);
       packed = undefined;

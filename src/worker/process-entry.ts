@@ -7,5 +7,5 @@ import { adoptArena } from './boot-context.js';
 import { serve } from './serve.js';
 
 const channel = await processCallerChannel();
-adoptArena((channel.bootData as { arena?: unknown }).arena);
+adoptArena((channel.bootData as { arena?: unknown }).arena, 'copy');
 serve(channel);

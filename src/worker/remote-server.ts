@@ -15,11 +15,14 @@ const kFactoryArgs = { handles: true } as const;
 
 export class RemoteServer {
   readonly #loader: ModuleLoader;
-  readonly #post: (message: FromRemote) => void;
+  readonly #post: (message: FromRemote, transfer?: readonly ArrayBuffer[]) => void;
   readonly #runner: InOrderRunner;
   #object: Members | undefined;
 
-  constructor(loader: ModuleLoader, post: (message: FromRemote) => void) {
+  constructor(
+    loader: ModuleLoader,
+    post: (message: FromRemote, transfer?: readonly ArrayBuffer[]) => void,
+  ) {
     this.#loader = loader;
     this.#post = post;
     this.#runner = new InOrderRunner(post, { handOverResults: false });

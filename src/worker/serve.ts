@@ -34,15 +34,15 @@ function servePool(
   channel: CallerChannel<ToPoolWorker, FromPoolWorker>,
   loader: ModuleLoader,
 ): void {
-  const server = new CallServer(loader, (message) => {
-    channel.post(message);
+  const server = new CallServer(loader, (message, transfer) => {
+    channel.post(message, transfer === undefined ? undefined : { transfer });
   });
   channel.onMessage((message) => server.accept(message));
 }
 
 function serveRemote(channel: CallerChannel<ToRemote, FromRemote>, loader: ModuleLoader): void {
-  const server = new RemoteServer(loader, (message) => {
-    channel.post(message);
+  const server = new RemoteServer(loader, (message, transfer) => {
+    channel.post(message, transfer === undefined ? undefined : { transfer });
   });
   channel.onMessage((message) => {
     if (message.type === 'invoke') return server.accept(message);

@@ -137,7 +137,8 @@ class StreamRun {
       // With at most one more item to go before the buffer is full, the caller must start
       // taking now, or this thread would soon wait for it.
       const wake = this.#wakes.wakeFor(!this.#gate.hasRoom(sent + 2));
-      this.#channel.post({ type: 'item', value: packed.value, ...packed.marks }, { wake });
+      const item = { type: 'item', value: packed.value, ...packed.marks } as const;
+      this.#channel.post(item, { wake, transfer: packed.transfer });
       this.#wakes.sent(wake);
     } catch (error) {
       discardPacked(packed);

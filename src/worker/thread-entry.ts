@@ -10,5 +10,5 @@ import { serve } from './serve.js';
 const channel = threadCallerChannel();
 const boot = channel.bootData as { registry?: unknown; arena?: unknown };
 if (boot.registry !== undefined) connectRegistryLink(boot.registry);
-adoptArena(boot.arena);
+adoptArena(boot.arena, 'transfer');
 serve(channel);

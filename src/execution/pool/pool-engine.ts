@@ -224,7 +224,8 @@ export class PoolEngine implements TaskOwner {
   #send(task: Task, worker: PoolWorker): void {
     try {
       // Packing throws too (the pool's arena was closed): the task must settle either way.
-      worker.endpoint.post(this.#callMessage(task, worker));
+      const { message, transfer } = this.#callMessage(task, worker);
+      worker.endpoint.post(message, transfer);
     } catch (error) {
       worker.binaries.discard(task.claim);
       task.claim = undefined;
@@ -243,14 +244,25 @@ export class PoolEngine implements TaskOwner {
     }
   }
 
-  #callMessage(task: Task, worker: PoolWorker): CallMessage {
+  #callMessage(
+    task: Task,
+    worker: PoolWorker,
+  ): { message: CallMessage; transfer: ArrayBuffer[] | undefined } {
     const source = worker.knownFunctions.has(task.fnId)
       ? {}
       : { source: this.#functionSources[task.fnId]! };
     const packed = worker.binaries.pack(task.args);
     task.claim = packed.claim;
     const args = packed.value as readonly unknown[];
-    return { type: 'call', id: task.id, fn: task.fnId, ...source, ...packed.marks, args };
+    const message: CallMessage = {
+      type: 'call',
+      id: task.id,
+      fn: task.fnId,
+      ...source,
+      ...packed.marks,
+      args,
+    };
+    return { message, transfer: packed.transfer };
   }
 
   #markBusy(worker: PoolWorker): void {

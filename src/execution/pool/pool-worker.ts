@@ -45,7 +45,7 @@ function workerStart(settings: PoolSettings): {
   readonly binaries: BinaryLink;
   readonly start: WorkerStart;
 } {
-  const binaries = new BinaryLink(settings.arena);
+  const binaries = new BinaryLink(settings.arena, settings.kind);
   const start: WorkerStart = {
     role: 'pool',
     kind: settings.kind,

@@ -58,7 +58,7 @@ export class RemoteController {
     args: readonly unknown[],
   ) {
     this.#settings = settings;
-    this.#binaries = new BinaryLink(settings.arena);
+    this.#binaries = new BinaryLink(settings.arena, settings.kind);
     try {
       // Throws ERR_START_FAILED when the platform refuses to start the worker (a bad flag).
       this.#endpoint = startWorker<FromRemote, ToRemote>(
@@ -156,7 +156,8 @@ export class RemoteController {
     const claim = packed.claim;
     try {
       const packedArgs = packed.value as readonly unknown[];
-      this.#endpoint.post({ type: 'invoke', id, kind, name, ...packed.marks, args: packedArgs });
+      const invoke = { type: 'invoke', id, kind, name, ...packed.marks, args: packedArgs } as const;
+      this.#endpoint.post(invoke, packed.transfer);
     } catch (error) {
       this.#binaries.discard(claim);
       const reason = isCloneFailure(error) ? notCloneableError(args, 'args', error) : error;

@@ -3,13 +3,16 @@
  * execution/binary-link.ts and worker/boot-context.ts) reach the arena: preparing a value to
  * cross a thread boundary and taking it back, the same way on both sides. Large binary leaves
  * go through the arena when there is one (the value becomes an envelope, envelope.ts); cloned
- * SharedObject handles are revived when the sender could have sent any.
+ * SharedObject handles are revived when the sender could have sent any. A value with leaves
+ * marked by `move` (values/move.ts) skips the arena and carries their buffers as a transfer
+ * list, when the transport can transfer (threads; a child process copies).
  *
  * It calls the public `Arena` methods, as a user's own transport would (docs/arena.md, "Wiring
  * it into a transport"); what it adds is the marks a message carries and whether an envelope
  * forwards views by reference. Nothing outside this folder reads an envelope.
  */
 import type { ValueMarks } from '../../protocol/messages.js';
+import { movedBuffers } from '../../values/move.js';
 import { reviveSharedObjects, sharedObjectHandlesMade } from '../shared-object/index.js';
 import type { Arena } from './arena.js';
 import { type ArenaEnvelope, holdCount } from './envelope.js';
@@ -26,7 +29,12 @@ export interface PackedValue {
   readonly marks: ValueMarks;
   /** What the value took from the arena, to give back if posting fails or the receiver dies first. */
   readonly claim: PackedClaim | undefined;
+  /** The buffers to transfer with the message (moved leaves), or undefined. */
+  readonly transfer: ArrayBuffer[] | undefined;
 }
+
+/** Whether the transport a value takes can transfer buffers (a thread) or copies (a process). */
+export type TransferSupport = 'transfer' | 'copy';
 
 const kNoMarks: ValueMarks = {};
 const kHandles: ValueMarks = { handles: true };
@@ -37,9 +45,14 @@ const kPackedHandles: ValueMarks = { packed: true, handles: true };
  * With an arena, the try variant (a call's arguments or result): a value never waits for
  * room; leaves that do not fit now are copied instead (a counted fallback).
  */
-export function packValue(arena: Arena | undefined, value: unknown): PackedValue {
+export function packValue(
+  arena: Arena | undefined,
+  value: unknown,
+  transfers: TransferSupport = 'copy',
+): PackedValue {
   const handles = sharedObjectHandlesMade();
-  if (!arena) return { value, marks: handles ? kHandles : kNoMarks, claim: undefined };
+  const transfer = transfers === 'transfer' ? movedBuffers(value) : undefined;
+  if (!arena || transfer) return plain(value, handles, transfer);
   return packed(arena.offload(value), handles);
 }
 
@@ -51,14 +64,29 @@ export async function packValueWaiting(
   arena: Arena | undefined,
   value: unknown,
   options: ArenaWaitOptions,
+  transfers: TransferSupport = 'copy',
 ): Promise<PackedValue> {
   const handles = sharedObjectHandlesMade();
-  if (!arena) return { value, marks: handles ? kHandles : kNoMarks, claim: undefined };
+  const transfer = transfers === 'transfer' ? movedBuffers(value) : undefined;
+  if (!arena || transfer) return plain(value, handles, transfer);
   return packed(await arena.offloadAsync(value, options), handles);
 }
 
+/**
+ * The value as it is, for cloning or transfer. A message with moved leaves skips the arena
+ * whole: its other leaves are cloned with it.
+ */
+function plain(value: unknown, handles: boolean, transfer: ArrayBuffer[] | undefined): PackedValue {
+  return { value, marks: handles ? kHandles : kNoMarks, claim: undefined, transfer };
+}
+
 function packed(envelope: ArenaEnvelope, handles: boolean): PackedValue {
-  return { value: envelope, marks: handles ? kPackedHandles : kPacked, claim: envelope };
+  return {
+    value: envelope,
+    marks: handles ? kPackedHandles : kPacked,
+    claim: envelope,
+    transfer: undefined,
+  };
 }
 
 /**

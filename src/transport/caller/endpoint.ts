@@ -26,8 +26,12 @@ export interface EndpointHandlers<In> {
 export interface WorkerEndpoint<Out> {
   /** A stable id for diagnostics: the thread id or the process id. */
   readonly id: number;
-  /** Sends a message; throws synchronously (DataCloneError) when a value cannot cross. */
-  post(message: Out): void;
+  /**
+   * Sends a message; throws synchronously (DataCloneError) when a value cannot cross.
+   * `transfer`: buffers to transfer rather than copy (a worker thread over its fast lane); a
+   * transport that cannot transfer (a child process) copies them.
+   */
+  post(message: Out, transfer?: readonly ArrayBuffer[]): void;
   /** Lets the worker keep the process alive (pending work) or not (idle). */
   ref(): void;
   unref(): void;

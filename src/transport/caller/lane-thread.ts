@@ -62,8 +62,8 @@ export function startLaneThread<In, Out>(
   pump.want(true);
   return {
     id: thread.id,
-    post: (message) => {
-      caller.send(message);
+    post: (message, transfer) => {
+      caller.send(message, transfer === undefined ? undefined : { transfer });
     },
     ref: () => {
       thread.ref();

@@ -17,9 +17,10 @@ export interface CallerChannel<In, Out> {
   readonly bootData: unknown;
   /**
    * Sends a message. `wake: false` (fast lane only; elsewhere ignored) does not wake a caller
-   * that sleeps: call `wake()` later, or it sleeps on.
+   * that sleeps: call `wake()` later, or it sleeps on. `transfer`: buffers to transfer rather
+   * than copy (threads; over IPC they are copied).
    */
-  post(message: Out, options?: { readonly wake?: boolean }): void;
+  post(message: Out, options?: PostOptions): void;
   /** Wakes the caller after posts made with `wake: false`. */
   wake(): void;
   /**
@@ -31,6 +32,11 @@ export interface CallerChannel<In, Out> {
   onMessage(handler: MessageHandler<In>, options?: ReceiveOptions): void;
   /** Ends this worker or child once what was posted has been handed over. */
   exit(): void;
+}
+
+export interface PostOptions {
+  readonly wake?: boolean;
+  readonly transfer?: readonly ArrayBuffer[] | undefined;
 }
 
 export type MessageHandler<In> = (message: In) => PromiseLike<unknown> | undefined;
@@ -52,8 +58,8 @@ export function threadCallerChannel<In, Out>(): CallerChannel<In, Out> {
   if (!port) throw new Error('keel: the thread entry must run in a worker thread');
   return {
     bootData: workerData,
-    post: (message) => {
-      port.postMessage(message);
+    post: (message, options) => {
+      port.postMessage(message, options?.transfer);
     },
     wake: () => undefined,
     onMessage: (handler) => {

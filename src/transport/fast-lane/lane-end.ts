@@ -32,7 +32,7 @@ export type FastLaneRoute = 'ring' | 'port';
 
 export interface FastLaneSendOptions {
   /** Buffers or ports to transfer; the message then always travels over the port. */
-  readonly transfer?: readonly Transferable[];
+  readonly transfer?: readonly Transferable[] | undefined;
   /**
    * False: publish without waking a sleeping receiver (default true). The sender must call
    * `wakePeer()` later; until then a sleeping receiver does not see the message. Lets a
@@ -127,7 +127,7 @@ export class LaneEnd {
     }
     const transfer = options?.transfer;
     const wake = options?.wake ?? true;
-    if (transfer === undefined || transfer.length === 0) {
+    if ((transfer === undefined || transfer.length === 0) && !this.#tooBigForRing(value)) {
       const byteLength = this.#encodeOrFail(value);
       if (byteLength >= 0 && this.#writer.tryWrite(this.#encoder.encodedBytes, byteLength, wake)) {
         this.#framesWritten++;
@@ -140,6 +140,17 @@ export class LaneEnd {
     this.#writer.announceOutOfBand(wake);
     this.counters.portSends++;
     return 'port';
+  }
+
+  /**
+   * True when `value` surely does not fit a ring frame: its binary leaves near the top (three
+   * levels: a result, an argument list, an object of them) already hold more bytes than a frame
+   * takes. Encoding it first only to find that out was a second copy of every large clone (a
+   * 1.2 MB result: one serialization for the ring, another for the port), and garbage the
+   * sender's next allocation paid for in page faults.
+   */
+  #tooBigForRing(value: unknown): boolean {
+    return binaryBytesNear(value, 3) > this.#writer.maxMessageBytes;
   }
 
   /** The encoded length, or -1 when V8 refused the value (postMessage may still carry it). */
@@ -241,4 +252,20 @@ export class LaneEnd {
     this.#reader.close();
     this.#side.close();
   }
+}
+
+/** Bytes of the binary leaves of `value` within `depth` levels (arrays and plain objects). */
+function binaryBytesNear(value: unknown, depth: number): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  if (ArrayBuffer.isView(value)) return value.byteLength;
+  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return value.byteLength;
+  if (depth === 0) return 0;
+  let total = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) total += binaryBytesNear(item, depth - 1);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const key in value)
+      total += binaryBytesNear((value as Record<string, unknown>)[key], depth - 1);
+  }
+  return total;
 }
