@@ -28,6 +28,8 @@ const kExpected: Record<string, RegExp> = {
     /^controller: saw \d+ of 60 frames of 1\.2 MB from the camera process by name, 0 torn, mean wake-up [\d.]+ ms after the assign$/m,
   'data-loader.mjs':
     /^data loader: 3 epochs, 96 batches of 64 loaded and collated by 2 workers; loss 0\.693 on the first batch, 0\.\d+ over the last epoch; weights [\d.]+, [\d.]+$/m,
+  'decode-batches.mjs':
+    /^decode: 64 JPEG files in 2 batches of \[32, 3, 112, 112\] finite float32, decoded by 2 workers in \d+ ms; event-loop delay p99 [\d.]+ ms$/m,
 };
 
 function runExample(name: string): { status: number | null; stdout: string; stderr: string } {
