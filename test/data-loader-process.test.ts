@@ -2,12 +2,19 @@
 // cannot share memory with the test, so a worker says "I reached blockAt" by writing its pid to
 // a file in a temp dir of the test (fixtures/loader-process-dataset.mjs).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Arena, DataLoader, KeelError, type Collated, type DataLoaderOptions } from 'keel';
-import { fixture, rejectionOf, eventually, isAlive, kNeedsNative } from './helpers.ts';
+import {
+  fixture,
+  rejectionOf,
+  eventually,
+  isAlive,
+  kNeedsNative,
+  childPidWrittenTo,
+} from './helpers.ts';
 
 /** How long a process test waits for a child to start or end: a loaded CI machine is slow. */
 const kWaitMs = 20_000;
@@ -52,19 +59,6 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);
   return items;
-}
-
-/** The pid a worker wrote to `path` once it reached blockAt. */
-async function blockedPid(path: string): Promise<number> {
-  await eventually(
-    () => existsSync(path) && readFileSync(path, 'utf8').length > 0,
-    `${path} written`,
-    kWaitMs,
-  );
-  const pid = Number(readFileSync(path, 'utf8'));
-  // A thread would report this very process, which the test must never kill.
-  assert.notEqual(pid, process.pid, 'the task ran in a child process');
-  return pid;
 }
 
 test('the same seed gives identical batches from thread and process workers', kTest, async () => {
@@ -155,7 +149,7 @@ test(
       { kind: 'process', batchSize: 4, numWorkers: 2 },
     );
     const failure = rejectionOf(collect(loader));
-    const pid = await blockedPid(markFile);
+    const pid = await childPidWrittenTo(markFile);
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
     const error = (await failure) as KeelError;
@@ -179,7 +173,7 @@ test(
     const first = await iterator.next();
     assert.equal(first.done, false);
     const pending = rejectionOf(collect({ [Symbol.asyncIterator]: () => iterator }));
-    const pid = await blockedPid(markFile);
+    const pid = await childPidWrittenTo(markFile);
     assert.equal(pid, first.value.pid.data[0]);
     await loader.close({ timeoutMs: 200 });
     assert.equal(((await pending) as KeelError).code, 'ERR_CLOSED');

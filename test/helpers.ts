@@ -1,6 +1,7 @@
 /** Small helpers shared by the tests. */
 import { nativeStatus } from 'keel';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export function fixture(name: string): URL {
@@ -95,3 +96,19 @@ export function isAlive(pid: number): boolean {
 export const kNeedsNative: { skip?: string } = nativeStatus().loaded
   ? {}
   : { skip: `keel's native layer is not loaded: ${nativeStatus().reason ?? 'unknown'}` };
+
+/**
+ * The pid a task in a child process wrote to `path` (a fixture's way to say "I started"),
+ * once it did. Never this process's own pid: a task that ran on a thread fails here, before a
+ * test could kill its own runner.
+ */
+export async function childPidWrittenTo(path: string, limitMs = 20_000): Promise<number> {
+  await eventually(
+    () => existsSync(path) && readFileSync(path, 'utf8').length > 0,
+    `${path} written`,
+    limitMs,
+  );
+  const pid = Number(readFileSync(path, 'utf8'));
+  if (pid === process.pid) throw new Error('the task ran in this process, not in a child');
+  return pid;
+}

@@ -2,12 +2,20 @@
 // process. Children cannot share memory with the test, so a task says "I started" by writing
 // its pid to a file in a temp dir of the test (fixtures/pool-process.mjs).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Arena, KeelError, Pool, asyncify, release } from 'keel';
-import { fixture, rejectionOf, runScript, eventually, isAlive, kNeedsNative } from './helpers.ts';
+import {
+  fixture,
+  rejectionOf,
+  runScript,
+  eventually,
+  isAlive,
+  kNeedsNative,
+  childPidWrittenTo,
+} from './helpers.ts';
 
 const math = fixture('math.mjs');
 const failing = fixture('failing.mjs');
@@ -25,19 +33,6 @@ let marks = 0;
 /** A fresh path in the temp dir for a task to write its pid to. */
 function markFile(): string {
   return join(tempDir, `mark-${marks++}`);
-}
-
-/** Resolves with the pid a task wrote to `path`, once it did (20 s at most). */
-async function startedPid(path: string): Promise<number> {
-  await eventually(
-    () => existsSync(path) && readFileSync(path, 'utf8').length > 0,
-    `${path} written`,
-    kWaitMs,
-  );
-  const pid = Number(readFileSync(path, 'utf8'));
-  // A thread would report this very process, which the test must never kill.
-  assert.notEqual(pid, process.pid, 'the task ran in a child process');
-  return pid;
 }
 
 interface Where {
@@ -105,7 +100,7 @@ test('tasks run in parallel on as many children as maxThreads', kTest, async () 
   const first = pool.run(children, 'markThenDie', [a, 'wait'], { timeoutMs: 30_000 });
   const second = pool.run(children, 'markThenDie', [b, 'wait'], { timeoutMs: 30_000 });
   // Both block until killed: both marks can only appear if they run at the same time.
-  const pids = await Promise.all([startedPid(a), startedPid(b)]);
+  const pids = await Promise.all([childPidWrittenTo(a), childPidWrittenTo(b)]);
   assert.notEqual(pids[0], pids[1]);
   assert.equal(pool.stats().busy, 2);
   for (const pid of pids) process.kill(pid, 'SIGKILL');
@@ -157,7 +152,7 @@ test(
     const mark = markFile();
     const controller = new AbortController();
     const blocked = pool.run(children, 'markThenBlock', [mark], { signal: controller.signal });
-    const pid = await startedPid(mark);
+    const pid = await childPidWrittenTo(mark);
     controller.abort(new Error('enough'));
     assert.equal(((await rejectionOf(blocked)) as Error).message, 'enough');
     await eventually(() => !isAlive(pid), `the aborted task's child ${pid} is gone`, kWaitMs);
@@ -185,7 +180,7 @@ test(
     assert.equal(error.code, 'ERR_TIMEOUT');
     assert.equal(error.name, 'TimeoutError');
     assert.ok(Date.now() - started < 20_000);
-    const pid = await startedPid(mark);
+    const pid = await childPidWrittenTo(mark);
     await eventually(() => !isAlive(pid), `the timed-out child ${pid} is gone`, kWaitMs);
     const next = await pool.run<number>(children, 'pidAfter', [0]);
     assert.notEqual(next, pid);
@@ -203,7 +198,7 @@ for (const how of ['exit', 'SIGKILL', 'abort'] as const) {
       const failure = rejectionOf(
         pool.run(children, 'markThenDie', [mark, how === 'SIGKILL' ? 'wait' : how]),
       );
-      const pid = await startedPid(mark);
+      const pid = await childPidWrittenTo(mark);
       if (how === 'SIGKILL') process.kill(pid, 'SIGKILL');
       const error = (await failure) as KeelError;
       assert.ok(error instanceof KeelError);
@@ -308,7 +303,7 @@ test(
     const mark = markFile();
     const tasks = [pool.run(children, 'markThenBlock', [mark]), pool.run(math, 'add', [1, 2])];
     const failures = Promise.all(tasks.map((task) => rejectionOf(task)));
-    const pid = await startedPid(mark);
+    const pid = await childPidWrittenTo(mark);
     const started = Date.now();
     await pool.close({ force: true });
     assert.ok(Date.now() - started < 20_000, 'did not wait for the blocked task');
@@ -436,7 +431,7 @@ test(
       // The argument sits in the arena while the child runs; the child dies holding it.
       const mark = markFile();
       const dying = pool.run(children, 'markThenDie', [mark, 'wait', new Uint8Array(64 * 1024)]);
-      const pid = await startedPid(mark);
+      const pid = await childPidWrittenTo(mark);
       assert.ok(arena.stats().bytesInUse >= 64 * 1024, 'the argument is in the arena');
       process.kill(pid, 'SIGKILL');
       const error = await rejectionOf(dying);
