@@ -12,7 +12,7 @@ import { closeOwnedArena } from '../../execution/arena-option.js';
 import { setLongTimeout } from '../../timers/long-timeout.js';
 import { EpochRun, type EpochHost, type TeamOutcome } from './epoch-run.js';
 import type { LoaderSettings } from './options.js';
-import { batchCountOf } from './sampler.js';
+import { batchCountOf, shardLengthOf } from './sampler.js';
 import { WorkerTeam, kGracefulEndMs } from './worker-team.js';
 
 export class LoaderEngine {
@@ -49,7 +49,8 @@ export class LoaderEngine {
   /** Batches per epoch, once a team reported the dataset's length. */
   get length(): number | undefined {
     if (this.#datasetLength === undefined) return undefined;
-    return batchCountOf(this.#datasetLength, this.settings.batchSize, this.settings.dropLast);
+    const items = shardLengthOf(this.#datasetLength, this.settings);
+    return batchCountOf(items, this.settings.batchSize, this.settings.dropLast);
   }
 
   /**

@@ -67,10 +67,27 @@ export interface DataLoaderOptions<B = unknown> {
   readonly chunkSize?: number;
   /** Visit the dataset in a seeded random order, different each epoch. Default false. */
   readonly shuffle?: boolean;
-  /** Seed of the shuffle: the same seed gives the same batches. Default: random per loader. */
+  /**
+   * Seed of the shuffle: the same seed gives the same batches. Default: random per loader, or 0
+   * when `worldSize` is given (every rank must shuffle alike).
+   */
   readonly seed?: number;
-  /** Drop the last batch when it is smaller than `batchSize`. Default false. */
+  /**
+   * Drop the last batch when it is smaller than `batchSize`. Default false. With `worldSize`,
+   * also cuts the dataset's tail that does not divide among the ranks instead of padding it.
+   */
   readonly dropLast?: boolean;
+  /**
+   * This process's shard of the dataset, 0 to `worldSize - 1` (PyTorch's DistributedSampler
+   * rule: each rank visits positions rank, rank + worldSize, ... of the epoch's order).
+   * Default 0.
+   */
+  readonly rank?: number;
+  /**
+   * Processes (usually on different machines) that split the dataset: each loads a disjoint
+   * shard of equal length, padded by repeating items unless `dropLast`. Default 1.
+   */
+  readonly worldSize?: number;
   /** See `CollateOption`. Default `defaultCollate`, in the workers. */
   readonly collate?: CollateOption<B>;
   /** Most batches loading or loaded and not yet taken by the loop. Default `2 * numWorkers`. */
@@ -104,6 +121,8 @@ const kLoaderOptionKeys: OptionKeys<DataLoaderOptions> = {
   shuffle: true,
   seed: true,
   dropLast: true,
+  rank: true,
+  worldSize: true,
   collate: true,
   prefetch: true,
   ordered: true,
@@ -131,6 +150,8 @@ export interface LoaderSettings {
   readonly shuffle: boolean;
   readonly seed: number;
   readonly dropLast: boolean;
+  readonly rank: number;
+  readonly worldSize: number;
   readonly collate: CollateSettings;
   readonly prefetch: number;
   readonly ordered: boolean;
@@ -159,8 +180,9 @@ export function loaderSettings(options: unknown): LoaderSettings {
     kind: kindOf(options.kind),
     chunkSize,
     shuffle: checkBoolean('shuffle', options.shuffle) ?? false,
-    seed: seedOf(options.seed),
+    seed: seedOf(options.seed, options.worldSize !== undefined),
     dropLast: checkBoolean('dropLast', options.dropLast) ?? false,
+    ...shardOptions(options.rank, options.worldSize),
     collate: collateSettings(options.collate),
     // Needs no bound: chunks are sent only as workers have room, whatever the prefetch.
     prefetch: checkInteger('prefetch', defaulted(options.prefetch, 2 * numWorkers), 1),
@@ -233,8 +255,22 @@ function checkRange(name: string, value: unknown, min: number, max: number): voi
   }
 }
 
-function seedOf(seed: unknown): number {
-  if (seed === undefined) return randomInt(2 ** 47);
+/** The shard settings; a rank without a world, or outside it, is refused. */
+function shardOptions(rank: unknown, worldSize: unknown): { rank: number; worldSize: number } {
+  const world = checkInteger('worldSize', defaulted(worldSize, 1), 1);
+  if (rank !== undefined && worldSize === undefined) {
+    throw invalidArgument('worldSize', 'a positive integer when rank is given', worldSize);
+  }
+  const given = checkInteger('rank', defaulted(rank, 0), 0);
+  if (given >= world) {
+    throw invalidArgument('rank', `an integer from 0 to worldSize - 1 (${world - 1})`, given);
+  }
+  return { rank: given, worldSize: world };
+}
+
+/** A distributed run defaults to seed 0, so that every rank's shuffle agrees without one. */
+function seedOf(seed: unknown, distributed: boolean): number {
+  if (seed === undefined) return distributed ? 0 : randomInt(2 ** 47);
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
     throw invalidArgument('seed', 'a non-negative safe integer', seed);
   }

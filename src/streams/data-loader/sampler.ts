@@ -1,7 +1,9 @@
 /**
  * Which indices an epoch visits, in which order, cut into batches and chunks. The shuffle is a
  * seeded Fisher–Yates over a small PRNG of our own (xoshiro128** seeded by splitmix32), so the
- * same seed and epoch give the same order on every platform and Node version.
+ * same seed and epoch give the same order on every platform and Node version, and therefore on
+ * every rank of a distributed run: each rank then keeps its own shard of that one order
+ * (PyTorch's DistributedSampler rule).
  */
 
 import { totalmem } from 'node:os';
@@ -9,7 +11,7 @@ import { KeelError } from '../../errors.js';
 
 /** One epoch's plan: the visiting order and how it is cut. */
 export interface EpochPlan {
-  /** Every index of the dataset once, in visiting order. */
+  /** The indices this rank visits, in order: with one rank, every index of the dataset once. */
   readonly order: Uint32Array;
   readonly batchSize: number;
   readonly chunkSize: number;
@@ -23,6 +25,10 @@ export interface PlanSettings {
   readonly shuffle: boolean;
   readonly seed: number;
   readonly dropLast: boolean;
+  /** This process's shard, 0 to `worldSize - 1`. */
+  readonly rank: number;
+  /** Processes that share the dataset, each loading its own shard; 1 for the whole dataset. */
+  readonly worldSize: number;
 }
 
 /**
@@ -40,16 +46,43 @@ export function planEpoch(length: number, epoch: number, settings: PlanSettings)
         `order takes 4 bytes an item, at most a quarter of its memory), got ${length}`,
     );
   }
-  const order = new Uint32Array(length);
-  for (let index = 0; index < length; index++) order[index] = index;
-  if (settings.shuffle) shuffleInPlace(order, new Random(settings.seed, epoch));
+  const whole = new Uint32Array(length);
+  for (let index = 0; index < length; index++) whole[index] = index;
+  if (settings.shuffle) shuffleInPlace(whole, new Random(settings.seed, epoch));
+  const order = settings.worldSize === 1 ? whole : shardOf(whole, settings);
   const { batchSize, chunkSize } = settings;
   return {
     order,
     batchSize,
     chunkSize,
-    batchCount: batchCountOf(length, batchSize, settings.dropLast),
+    batchCount: batchCountOf(order.length, batchSize, settings.dropLast),
   };
+}
+
+/**
+ * Items each rank visits per epoch: the same on every rank, so that ranks stepping in lockstep
+ * (one gradient all-reduce per batch) run out together. dropLast cuts the tail that does not
+ * divide evenly; otherwise the shards are padded up to the next multiple of `worldSize`.
+ */
+export function shardLengthOf(length: number, settings: ShardSettings): number {
+  const { worldSize, dropLast } = settings;
+  if (worldSize === 1) return length;
+  return dropLast ? Math.floor(length / worldSize) : Math.ceil(length / worldSize);
+}
+
+type ShardSettings = Pick<PlanSettings, 'rank' | 'worldSize' | 'dropLast'>;
+
+/**
+ * This rank's shard of an epoch's order: positions rank, rank + worldSize, ... of the order,
+ * padded by repeating the order from its start (more than once for a dataset smaller than the
+ * world). Strided rather than contiguous so that every shard samples the whole order.
+ */
+function shardOf(whole: Uint32Array, settings: ShardSettings): Uint32Array {
+  const shard = new Uint32Array(whole.length === 0 ? 0 : shardLengthOf(whole.length, settings));
+  for (let slot = 0; slot < shard.length; slot++) {
+    shard[slot] = whole[(settings.rank + slot * settings.worldSize) % whole.length]!;
+  }
+  return shard;
 }
 
 /** Batches an epoch over `length` items has. */
