@@ -24,10 +24,13 @@ function startEcho(serverInit: FastLaneInit, waitMode: 'sync' | 'async') {
   });
 }
 
-/** Resolves once the consumer of `ring` has announced that it sleeps (polled, event loop free). */
+/**
+ * Resolves once the consumer of `ring` has announced that it sleeps (polled, event loop free):
+ * 1, or 2 for an async wait that its port's arrivals also end.
+ */
 async function asleep(ring: SharedArrayBuffer): Promise<void> {
   const header = new Int32Array(ring, 0, kRingHeaderBytes / 4);
-  while (Atomics.load(header, kRingWords.kSleeping) !== 1) await new Promise(setImmediate);
+  while (Atomics.load(header, kRingWords.kSleeping) === 0) await new Promise(setImmediate);
 }
 
 for (const waitMode of ['sync', 'async'] as const) {

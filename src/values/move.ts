@@ -23,8 +23,8 @@ const unsentMarks = new FinalizationRegistry<undefined>(() => {
  * crosses to or from a keel worker thread. The receiver gets the same memory; the sender's
  * buffers are detached (`byteLength` 0) once the message is sent. Works for Pool arguments and
  * results, spawned methods' arguments and results, `iterateInWorker` items, pipeline tasks
- * and DataLoader items (a chunk of moved items moves its `defaultCollate` batch too). A message
- * with moved leaves skips the arena.
+ * and DataLoader items (a chunk of moved items moves its `defaultCollate` batch too). Moved
+ * leaves skip the arena; the other leaves of the same message still go through it.
  *
  * Never fails where a transfer is impossible; the leaf is copied instead: to or from a child
  * process (`kind: 'process'`), a Node `Buffer` on Node's shared pool slab (`Buffer.from('abc')`:
@@ -55,6 +55,17 @@ export function isMoved(value: unknown): boolean {
   return marksPending > 0 && typeof value === 'object' && value !== null && marked.has(value);
 }
 
+/** What a message moves: its transfer list, and what else it carries that an arena could take. */
+export interface MovedParts {
+  /** The ArrayBuffers to transfer, each once. */
+  readonly buffers: ArrayBuffer[];
+  /**
+   * The byte length of the largest binary leaf (of plain memory) that is not moved: from an
+   * arena's `minBytes` up, the rest of the message still goes through the arena.
+   */
+  readonly largestUnmovedBytes: number;
+}
+
 /**
  * The ArrayBuffers to transfer with `message`: those under every marked object in it, each
  * once, leaving out what cannot be transferred without harm (shared memory, a Node Buffer on
@@ -62,15 +73,26 @@ export function isMoved(value: unknown): boolean {
  * transferred; costs nothing while nothing marked is waiting to be sent. The marks found are
  * consumed: the value was sent.
  */
-export function movedBuffers(message: unknown): ArrayBuffer[] | undefined {
+export function movedParts(message: unknown): MovedParts | undefined {
   if (marksPending <= 0) return undefined;
   const walk = new MoveWalk();
   walk.visit(message, false);
-  return walk.buffers.size > 0 ? [...walk.buffers] : undefined;
+  if (walk.buffers.size === 0) return undefined;
+  const buffers = [...walk.buffers];
+  let largestUnmovedBytes = 0;
+  for (const leaf of walk.unmovedLeaves) {
+    const buffer = ArrayBuffer.isView(leaf) ? leaf.buffer : leaf;
+    if (!walk.buffers.has(buffer as ArrayBuffer) && leaf.byteLength > largestUnmovedBytes) {
+      largestUnmovedBytes = leaf.byteLength;
+    }
+  }
+  return { buffers, largestUnmovedBytes };
 }
 
 class MoveWalk {
   readonly buffers = new Set<ArrayBuffer>();
+  /** Leaves of plain memory reached outside every moved value (their buffer may still move). */
+  readonly unmovedLeaves: (ArrayBuffer | ArrayBufferView)[] = [];
   readonly #seen = new Set<object>();
 
   visit(value: unknown, moving: boolean): void {
@@ -86,8 +108,10 @@ class MoveWalk {
     this.#seen.add(value);
     if (value instanceof ArrayBuffer) {
       if (under) this.#add(value);
+      else this.unmovedLeaves.push(value);
     } else if (ArrayBuffer.isView(value)) {
       if (under) this.#addView(value);
+      else if (value.buffer instanceof ArrayBuffer) this.unmovedLeaves.push(value);
     } else this.#visitChildren(value, under);
   }
 

@@ -61,6 +61,8 @@ export class ArenaUnit {}
 
 /** Set by `fromShared` for the one constructor call that adopts an existing engine. */
 let adoptedEngine: ArenaEngine | undefined;
+/** An arena's engine, for the offload variants keel's own transports use (below the class). */
+let engineOf: (arena: Arena) => ArenaEngine;
 
 /**
  * A region of shared memory that carries large binary leaves between threads with one copy
@@ -77,6 +79,10 @@ let adoptedEngine: ArenaEngine | undefined;
 export class Arena {
   readonly #engine: ArenaEngine;
   readonly #creator: boolean;
+
+  static {
+    engineOf = (arena) => arena.#engine;
+  }
 
   constructor(options: ArenaOptions = {}) {
     if (adoptedEngine !== undefined) {
@@ -433,4 +439,12 @@ export class Arena {
     if (writer === undefined) throw invalidArgument('unit', 'a unit from arena.beginUnit()', unit);
     return writer;
   }
+}
+
+/**
+ * An arena's engine, for keel's own transports (transit.ts: offloads that leave moved leaves
+ * in the value). Not exported from keel.
+ */
+export function arenaEngine(arena: Arena): ArenaEngine {
+  return engineOf(arena);
 }

@@ -70,28 +70,37 @@ export class ArenaEngine implements LeaseOwner {
     return new UnitWriter(this.memory, this.handleId);
   }
 
-  /** Try variant: whatever does not fit right now stays in the value (a counted fallback). */
-  offloadNow(value: unknown): ArenaEnvelope {
+  /**
+   * Try variant: whatever does not fit right now stays in the value (a counted fallback), and
+   * so do leaves over a buffer in `kept` (moved ones).
+   */
+  offloadNow(value: unknown, kept?: ReadonlySet<ArrayBufferLike>): ArenaEnvelope {
     this.assertOpen();
-    return this.#offloader.now(value);
+    return this.#offloader.now(value, kept);
   }
 
   /**
    * Wait variant: every group placed at once, waiting (without blocking the thread) for room.
-   * The first attempt runs now, so a value that fits settles without a wait.
+   * The first attempt runs now, so a value that fits settles without a wait. Leaves over a
+   * buffer in `kept` (moved ones) stay in the value.
    */
-  offloadWaiting(value: unknown, deadlineMs: number, signal?: AbortSignal): Promise<ArenaEnvelope> {
+  offloadWaiting(
+    value: unknown,
+    deadlineMs: number,
+    signal?: AbortSignal,
+    kept?: ReadonlySet<ArrayBufferLike>,
+  ): Promise<ArenaEnvelope> {
     let simple;
     try {
       this.assertOpen();
-      simple = findSimpleLeaves(value, this.minBytes);
+      simple = kept === undefined ? findSimpleLeaves(value, this.minBytes) : null;
       const envelope = simple === null ? null : this.#offloader.placeSimple(value, simple);
       if (envelope !== null) return Promise.resolve(envelope);
     } catch (error) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what the attempt threw (a KeelError, or a getter's own error), as an async function would
       return Promise.reject(error);
     }
-    return this.#offloadAfterWaits(value, simple, deadlineMs, signal);
+    return this.#offloadAfterWaits(value, simple, deadlineMs, signal, kept);
   }
 
   async #offloadAfterWaits(
@@ -99,8 +108,9 @@ export class ArenaEngine implements LeaseOwner {
     simple: ReturnType<typeof findSimpleLeaves>,
     deadlineMs: number,
     signal: AbortSignal | undefined,
+    kept: ReadonlySet<ArrayBufferLike> | undefined,
   ): Promise<ArenaEnvelope> {
-    const prepared: PreparedOffload = this.#offloader.prepare(value, simple);
+    const prepared: PreparedOffload = this.#offloader.prepare(value, simple, kept);
     let waited = false;
     for (;;) {
       this.assertOpen();

@@ -65,14 +65,20 @@ interface BufferUses {
 /**
  * Finds every binary leaf and decides which go to the arena: a leaf of at least `minBytes`,
  * with the leaves overlapping it. Views of a caller's SharedArrayBuffer are left alone: cloning
- * shares them without a copy, which no arena can beat.
+ * shares them without a copy, which no arena can beat. So are leaves over a buffer in `kept`
+ * (moved ones: the transport transfers them with the value).
  */
-export function planLeaves(value: unknown, minBytes: number): LeafPlan {
+export function planLeaves(
+  value: unknown,
+  minBytes: number,
+  kept?: ReadonlySet<ArrayBufferLike>,
+): LeafPlan {
   const byBuffer = new Map<ArrayBufferLike, BufferUses>();
   forEachLeafObject(value, (leaf) => {
     const found = describeLeaf(leaf);
     if (found === null) return;
     const [buffer, use] = found;
+    if (kept?.has(buffer)) return;
     const arenaBacked = isSharedArrayBuffer(buffer) && isArenaBacked(buffer);
     if (isSharedArrayBuffer(buffer) && !arenaBacked) return;
     let entry = byBuffer.get(buffer);

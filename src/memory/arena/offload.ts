@@ -57,11 +57,14 @@ export class Offloader {
     this.#placement = new Placement(memory, handleId, held);
   }
 
-  /** Try variant: never waits; what does not fit right now stays in the value. */
-  now(value: unknown): ArenaEnvelope {
-    const simple = findSimpleLeaves(value, this.#minBytes);
+  /**
+   * Try variant: never waits; what does not fit right now stays in the value. Leaves over a
+   * buffer in `kept` stay in the value too (moved leaves, which the transport transfers).
+   */
+  now(value: unknown, kept?: ReadonlySet<ArrayBufferLike>): ArenaEnvelope {
+    const simple = kept === undefined ? findSimpleLeaves(value, this.#minBytes) : null;
     const envelope = simple === null ? null : this.placeSimple(value, simple);
-    return envelope ?? this.#placeGeneralNow(value);
+    return envelope ?? this.#placeGeneralNow(value, kept);
   }
 
   /** A simple value's leaves placed all at once, or null (nothing taken) when one does not fit. */
@@ -86,13 +89,18 @@ export class Offloader {
   /**
    * For the wait variant: what each attempt places. A simple value stays simple if it can fit
    * whole; otherwise the general plan, in which groups larger than the arena, then the largest
-   * of groups that could never fit together, stay in the value (counted fallbacks).
+   * of groups that could never fit together, stay in the value (counted fallbacks). Leaves
+   * over a buffer in `kept` stay in the value (then `simple` must be null).
    */
-  prepare(value: unknown, simple: SimpleValue | null): PreparedOffload {
+  prepare(
+    value: unknown,
+    simple: SimpleValue | null,
+    kept?: ReadonlySet<ArrayBufferLike>,
+  ): PreparedOffload {
     if (simple !== null && this.#blocksOf(simple.leaves) <= this.#memory.layout.blockCount) {
       return { simple, plan: null, groups: simple.leaves };
     }
-    const plan = planLeaves(value, this.#minBytes);
+    const plan = planLeaves(value, this.#minBytes, kept);
     const copied = plan.groups.filter((group) => !this.#placement.byReference(group));
     const largestFirst = copied.sort((a, b) => this.#blocks(b) - this.#blocks(a));
     let blocks = largestFirst.reduce((sum, group) => sum + this.#blocks(group), 0);
@@ -132,8 +140,8 @@ export class Offloader {
     return prepared.groups.reduce((sum, group) => sum + group.end - group.start, 0);
   }
 
-  #placeGeneralNow(value: unknown): ArenaEnvelope {
-    const plan = planLeaves(value, this.#minBytes);
+  #placeGeneralNow(value: unknown, kept: ReadonlySet<ArrayBufferLike> | undefined): ArenaEnvelope {
+    const plan = planLeaves(value, this.#minBytes, kept);
     const placed: GeneralGroup[] = [];
     const placement = this.#acquire();
     placement.begin();

@@ -3,20 +3,23 @@
  * execution/binary-link.ts and worker/boot-context.ts) reach the arena: preparing a value to
  * cross a thread boundary and taking it back, the same way on both sides. Large binary leaves
  * go through the arena when there is one (the value becomes an envelope, envelope.ts); cloned
- * SharedObject handles are revived when the sender could have sent any. A value with leaves
- * marked by `move` (values/move.ts) skips the arena and carries their buffers as a transfer
- * list, when the transport can transfer (threads; a child process copies).
+ * SharedObject handles are revived when the sender could have sent any. Leaves marked by
+ * `move` (values/move.ts) skip the arena, leaf by leaf, and their buffers travel as a transfer
+ * list, when the transport can transfer (threads; a child process copies); the message's other
+ * large leaves still go through the arena.
  *
  * It calls the public `Arena` methods, as a user's own transport would (docs/arena.md, "Wiring
- * it into a transport"); what it adds is the marks a message carries and whether an envelope
- * forwards views by reference. Nothing outside this folder reads an envelope.
+ * it into a transport"), except for a message with both moved and unmoved large leaves (the
+ * engine's offload, told which buffers to leave in the value); what it adds is the marks a
+ * message carries and whether an envelope forwards views by reference. Nothing outside this
+ * folder reads an envelope.
  */
 import type { ValueMarks } from '../../protocol/messages.js';
-import { movedBuffers } from '../../values/move.js';
+import { type MovedParts, movedParts } from '../../values/move.js';
 import { reviveSharedObjects, sharedObjectHandlesMade } from '../shared-object/index.js';
-import type { Arena } from './arena.js';
+import { type Arena, arenaEngine } from './arena.js';
 import { type ArenaEnvelope, holdCount } from './envelope.js';
-import type { ArenaWaitOptions } from './options.js';
+import { type ArenaWaitOptions, waitDeadlineMs } from './options.js';
 
 export { adoptCurrentArena } from './current.js';
 
@@ -51,9 +54,12 @@ export function packValue(
   transfers: TransferSupport = 'copy',
 ): PackedValue {
   const handles = sharedObjectHandlesMade();
-  const transfer = transfers === 'transfer' ? movedBuffers(value) : undefined;
-  if (!arena || transfer) return plain(value, handles, transfer);
-  return packed(arena.offload(value), handles);
+  const moved = transfers === 'transfer' ? movedParts(value) : undefined;
+  if (!arena) return plain(value, handles, moved?.buffers);
+  if (!moved) return packed(arena.offload(value), handles, undefined);
+  if (!arenaTakesSome(arena, moved)) return plain(value, handles, moved.buffers);
+  const kept = new Set<ArrayBufferLike>(moved.buffers);
+  return packed(arenaEngine(arena).offloadNow(value, kept), handles, moved.buffers);
 }
 
 /**
@@ -67,25 +73,41 @@ export async function packValueWaiting(
   transfers: TransferSupport = 'copy',
 ): Promise<PackedValue> {
   const handles = sharedObjectHandlesMade();
-  const transfer = transfers === 'transfer' ? movedBuffers(value) : undefined;
-  if (!arena || transfer) return plain(value, handles, transfer);
-  return packed(await arena.offloadAsync(value, options), handles);
+  const moved = transfers === 'transfer' ? movedParts(value) : undefined;
+  if (!arena) return plain(value, handles, moved?.buffers);
+  if (!moved) return packed(await arena.offloadAsync(value, options), handles, undefined);
+  if (!arenaTakesSome(arena, moved)) return plain(value, handles, moved.buffers);
+  const kept = new Set<ArrayBufferLike>(moved.buffers);
+  const deadlineMs = waitDeadlineMs(options);
+  const envelope = await arenaEngine(arena).offloadWaiting(value, deadlineMs, options.signal, kept);
+  return packed(envelope, handles, moved.buffers);
 }
 
 /**
- * The value as it is, for cloning or transfer. A message with moved leaves skips the arena
- * whole: its other leaves are cloned with it.
+ * Whether a message with moved leaves has others the arena would take. When every large leaf
+ * is moved (the usual `move(frame)`), the message skips the arena whole: no envelope to build
+ * or restore.
  */
+function arenaTakesSome(arena: Arena, moved: MovedParts): boolean {
+  return moved.largestUnmovedBytes >= arena.minBytes;
+}
+
+/** The value as it is, for cloning or transfer (moved leaves in `transfer`). */
 function plain(value: unknown, handles: boolean, transfer: ArrayBuffer[] | undefined): PackedValue {
   return { value, marks: handles ? kHandles : kNoMarks, claim: undefined, transfer };
 }
 
-function packed(envelope: ArenaEnvelope, handles: boolean): PackedValue {
+/** An envelope to post; moved leaves stay in it and travel in `transfer`. */
+function packed(
+  envelope: ArenaEnvelope,
+  handles: boolean,
+  transfer: ArrayBuffer[] | undefined,
+): PackedValue {
   return {
     value: envelope,
     marks: handles ? kPackedHandles : kPacked,
     claim: envelope,
-    transfer: undefined,
+    transfer,
   };
 }
 

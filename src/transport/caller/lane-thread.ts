@@ -60,6 +60,8 @@ export function startLaneThread<In, Out>(
   }
   const pump = new LanePump(caller, drain);
   pump.want(true);
+  // A moved result arrives over the lane's port: handle it as the port delivers it.
+  caller.onArrivalBeside(drain);
   return {
     id: thread.id,
     post: (message, transfer) => {

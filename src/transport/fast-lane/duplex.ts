@@ -195,7 +195,7 @@ class LaneWaiter {
    */
   spinPhase(spinUs: number | undefined): FastLaneWait | undefined {
     const reader = this.#lane.reader;
-    if (reader.ready()) return this.#outcome(true);
+    if (reader.ready() || this.#lane.sideWake?.arrived() === true) return this.#outcome(true);
     let budgetUs =
       spinUs === undefined ? this.#policy.budgetUs() : Math.min(spinUs, this.#spinCapUs);
     const peerAwake =
@@ -241,7 +241,10 @@ class LaneWaiter {
       const inTransit = this.#lane.sideInTransit();
       const ready =
         inTransit === undefined
-          ? await this.#lane.reader.waitAsync(remainingMs, { keepAlive })
+          ? await this.#lane.reader.waitAsync(remainingMs, {
+              keepAlive,
+              beside: this.#lane.sideWake,
+            })
           : await arrivalWithin(inTransit, remainingMs);
       const result = this.#outcome(ready);
       if (result !== undefined) return this.#slept(result, startMs);
@@ -308,6 +311,16 @@ class FastLaneEnd<Out, In> {
   /** Wakes the other end if it sleeps, after sends made with `wake: false`. Never blocks. */
   wakePeer(): void {
     this.#lane.wakePeer();
+  }
+
+  /**
+   * Calls `receiver` on this thread as soon as a message that went beside the rings (over the
+   * port: moved buffers, large values) arrives, before a pending wait settles. A receiver that
+   * drains with `receive()` there gets it a few µs sooner; the wait then finds nothing new and
+   * parks again.
+   */
+  onArrivalBeside(receiver: () => void): void {
+    this.#lane.onArrivalBeside(receiver);
   }
 
   /** The next message, or `kNoMessage`. Never blocks. */

@@ -16,12 +16,21 @@
  * out-of-band counter. The sender posts, then bumps the counter, then writes later frames; so a
  * receiver that sees a later frame also sees the bump, and `receiveMessageOnPort` finds the
  * message, because Node's `postMessage` queues it on the receiving port before returning.
+ *
+ * Waking: a port message wakes the receiving thread's event loop by itself (Node signals the
+ * port's handle whether or not anything listens). So the port has a listener, and a receiver
+ * parked in an async wait ends it when a message arrives there; its sender does not notify it
+ * through the ring as well (ring.ts `announceOutOfBand`, sleep-flag.ts). The listener keeps
+ * what it got, in order, ahead of what is still queued on the port; such a message may be
+ * taken before the sender's announcement is visible. A message sent with `wake: false` is
+ * marked and does not end a wait: the sender wakes the receiver later (`wakePeer`).
  */
 
 import { receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { KeelError } from '../../errors.js';
 import { MessageDecoder, MessageEncoder } from './message-encoding.js';
 import { RingReader, RingWriter } from './ring.js';
+import type { SideWake } from './sleep-flag.js';
 
 /** What `receive()` returns when no message is waiting (`undefined` is a valid message). */
 export const kNoMessage: unique symbol = Symbol('keel.fastLane.noMessage');
@@ -60,30 +69,96 @@ type PortEnvelope = SideEnvelope;
  * message is on its way until the receiving event loop has read it.
  */
 export interface LaneSideRoute {
-  /** Sends an envelope; throws the platform's error for a value that cannot cross. */
-  post(envelope: SideEnvelope, transfer?: readonly Transferable[]): void;
+  /**
+   * Sends an envelope; throws the platform's error for a value that cannot cross. `wake`
+   * false: its arrival must not end the receiver's wait (`wake` below).
+   */
+  post(envelope: SideEnvelope, transfer?: readonly Transferable[], wake?: boolean): void;
   /** The next envelope if it has arrived, else undefined. Never blocks. */
   take(): SideEnvelope | undefined;
   /** False when an announced envelope can always be taken at once (a port). */
   readonly arrivesLater: boolean;
   /** A promise that settles when the next envelope arrives or the route closes. */
   arrival(): Promise<void>;
+  /** Present when an arrival wakes this thread's event loop and can end its async wait. */
+  readonly wake?: SideWake | undefined;
+  /** A port's listened envelopes (`LaneEnd.onArrivalBeside`). */
+  readonly inbox?: PortInbox | undefined;
   close(): void;
 }
 
-/** The side route between two threads: a MessagePort, read with `receiveMessageOnPort`. */
+/** The third element of a port envelope sent with `wake: false`. */
+const kDeferredWake = 0;
+
+/**
+ * The side route between two threads: a MessagePort, read with `receiveMessageOnPort`, and
+ * listened to so that an arrival can end an async wait (see the file comment). The listener
+ * does not keep the thread alive.
+ */
 export function portSideRoute(port: MessagePort): LaneSideRoute {
+  const inbox = new PortInbox();
+  port.on('message', (envelope: SideEnvelope) => {
+    inbox.add(envelope);
+  });
+  port.unref();
   return {
-    post: (envelope, transfer) => {
-      port.postMessage(envelope, transfer);
+    post: (envelope, transfer, wake = true) => {
+      port.postMessage(wake ? envelope : [envelope[0], envelope[1], kDeferredWake], transfer);
     },
-    take: () => receiveMessageOnPort(port)?.message as SideEnvelope | undefined,
+    // What the listener got is older than what is still queued on the port.
+    take: () => inbox.take() ?? (receiveMessageOnPort(port)?.message as SideEnvelope | undefined),
     arrivesLater: false,
     arrival: () => Promise.resolve(),
+    wake: inbox,
+    inbox,
     close: () => {
       port.close();
     },
   };
+}
+
+/** The envelopes a port's listener received, and the wait that one of them may end. */
+export class PortInbox implements SideWake {
+  readonly #envelopes: SideEnvelope[] = [];
+  #head = 0;
+  /** Listened envelopes not yet taken that were sent with a wake. */
+  #waking = 0;
+  #settle: (() => void) | undefined;
+  /** Called on each waking arrival, before a parked wait hears of it (`LaneEnd.onArrivalBeside`). */
+  onArrival: (() => void) | undefined;
+
+  add(envelope: SideEnvelope): void {
+    this.#envelopes.push(envelope);
+    if (envelope.length > 2) return;
+    this.#waking++;
+    this.onArrival?.();
+    const settle = this.#settle;
+    this.#settle = undefined;
+    settle?.();
+  }
+
+  take(): SideEnvelope | undefined {
+    if (this.#head === this.#envelopes.length) return undefined;
+    const envelope = this.#envelopes[this.#head]!;
+    this.#envelopes[this.#head++] = undefined as unknown as SideEnvelope;
+    if (this.#head === this.#envelopes.length) {
+      this.#envelopes.length = 0;
+      this.#head = 0;
+    }
+    if (envelope.length <= 2) this.#waking--;
+    return envelope;
+  }
+
+  arrived(): boolean {
+    return this.#waking > 0;
+  }
+
+  arrival(): Promise<void> {
+    if (this.#waking > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#settle = resolve;
+    });
+  }
 }
 
 /** Internal: the send/receive half shared by `FastLaneCaller` and `FastLaneServer`. */
@@ -136,7 +211,7 @@ export class LaneEnd {
       }
     }
     const envelope: PortEnvelope = [this.#framesWritten, value];
-    this.#side.post(envelope, transfer);
+    this.#side.post(envelope, transfer, wake);
     this.#writer.announceOutOfBand(wake);
     this.counters.portSends++;
     return 'port';
@@ -170,7 +245,7 @@ export class LaneEnd {
    */
   receive(): unknown {
     let payloadBytes = this.#reader.peek(); // before the out-of-band check: see the file comment
-    if (this.#portHead === undefined && this.#reader.outOfBandPending() > 0) {
+    if (this.#portHead === undefined && this.#sideWaiting()) {
       // Still on its way (IPC): later ring frames wait behind it, as the order requires.
       if (!this.#takeFromSide()) return kNoMessage;
       if (payloadBytes < 0) payloadBytes = this.#reader.peek();
@@ -189,6 +264,14 @@ export class LaneEnd {
       this.#framesRead++;
       this.counters.received++;
     }
+  }
+
+  /**
+   * An announced side message, or one that the port's listener received (possibly before the
+   * sender's announcement is visible: taking it then is safe, its envelope says where it goes).
+   */
+  #sideWaiting(): boolean {
+    return this.#reader.outOfBandPending() > 0 || this.#side.wake?.arrived() === true;
   }
 
   /** False while an announced side message is still on its way (only an IPC route). */
@@ -224,10 +307,29 @@ export class LaneEnd {
     this.#writer.wakeConsumer();
   }
 
+  /**
+   * Calls `receiver` on this thread whenever a message that wakes arrives over the port, as
+   * its event loop hands it over, before a parked wait hears of it: a receiver that drains the
+   * lane there skips the wait's promise chain (a few µs of a moved result's return leg).
+   * Re-entrancy is not an issue: the port's listener runs as its own task of the event loop.
+   * No effect on a side route without a listener (a child's IPC channel).
+   */
+  onArrivalBeside(receiver: () => void): void {
+    if (this.#side.inbox) this.#side.inbox.onArrival = receiver;
+  }
+
+  /**
+   * What ends an async wait beside the ring (a listened port's arrivals), or undefined when
+   * only the ring's notify does.
+   */
+  get sideWake(): SideWake | undefined {
+    return this.#side.wake;
+  }
+
   /** True when `receive()` would return a message now. Never blocks. */
   hasMessage(): boolean {
     if (this.#portHead !== undefined && this.#portHead[0] === this.#framesRead) return true;
-    if (this.#portHead === undefined && this.#reader.outOfBandPending() > 0) {
+    if (this.#portHead === undefined && this.#sideWaiting()) {
       // A port's message is there already; an IPC message may still be on its way.
       return this.#reader.closed || !this.#side.arrivesLater || this.#takeFromSide();
     }

@@ -13,7 +13,8 @@
  *   byte  16..19  [4]  kClosed      0 open, 1 closed                             (either side)
  *   byte  20..63        padding: the producer's words stay off the consumer's cache line
  *   byte  64..67  [16] kReadIndex   bytes consumed, mod 2^32                     (consumer)
- *   byte  68..71  [17] kSleeping    1 while the consumer may sleep (consumer sets, producer clears)
+ *   byte  68..71  [17] kSleeping    1 (or 2, sleep-flag.ts) while the consumer may sleep (consumer
+ *                                   sets, producer clears)
  *   byte  72..75  [18] kOutOfBandTaken  out-of-band messages the consumer has taken  (consumer)
  *   byte  76..127       padding
  *   byte 128..128+capacity-1        data area, a sequence of frames:
@@ -32,7 +33,7 @@
  */
 
 import { invalidArgument } from '../../errors.js';
-import { SleepFlag, wakeSleeper } from './sleep-flag.js';
+import { SleepFlag, wakeSleeper, wakeSleeperBeside, type SideWake } from './sleep-flag.js';
 
 const kWriteIndex = 0;
 const kOutOfBand = 1;
@@ -210,11 +211,12 @@ export class RingWriter {
   /**
    * Producer side. Counts one message sent beside the ring (e.g. over a MessagePort, posted
    * *before* this call) and wakes the consumer (unless `wake` is false, as for `tryWrite`),
-   * which treats it as data to look at. Never blocks.
+   * which treats it as data to look at. A consumer parked listening on that route is not
+   * notified: the message's arrival wakes it (sleep-flag.ts). Never blocks.
    */
   announceOutOfBand(wake = true): void {
     Atomics.add(this.#header, kOutOfBand, 1); // makes one more out-of-band message visible
-    if (wake) this.#wake();
+    if (wake) this.#consumerWasAwake = !wakeSleeperBeside(this.#header, kSleeping);
   }
 
   /** Either side. Marks the ring closed and wakes the consumer. Idempotent. */
@@ -319,7 +321,10 @@ export class RingReader {
     return copy;
   }
 
-  /** Consumer side. Out-of-band messages announced by the producer and not yet taken. */
+  /**
+   * Consumer side. Out-of-band messages announced by the producer and not yet taken; -1 for a
+   * moment when one was taken as it arrived, before the producer's announcement.
+   */
   outOfBandPending(): number {
     return (Atomics.load(this.#header, kOutOfBand) - this.#outOfBandTaken) | 0;
   }
@@ -348,7 +353,7 @@ export class RingReader {
     return (
       this.#peekedFrameBytes !== 0 ||
       Atomics.load(this.#header, kWriteIndex) !== this.#read ||
-      Atomics.load(this.#header, kOutOfBand) !== this.#outOfBandTaken ||
+      ((Atomics.load(this.#header, kOutOfBand) - this.#outOfBandTaken) | 0) > 0 ||
       Atomics.load(this.#header, kClosed) !== 0
     );
   }
@@ -374,10 +379,15 @@ export class RingReader {
    * Consumer side, any thread; the event loop keeps running. Resolves with `ready()` once ready
    * or after `timeoutMs` (Infinity: no limit). One wait at a time per ring. Allocates a promise
    * per sleep, and a timer when timed. With `keepAlive` (default true) the wait keeps the thread's event
-   * loop alive like a pending timer; without, a pending wait lets the thread exit.
+   * loop alive like a pending timer; without, a pending wait lets the thread exit. `beside`: a
+   * side route whose arrivals end the wait by themselves (its sender then skips the notify);
+   * the result is then true also when a message arrived there.
    */
-  waitAsync(timeoutMs: number = Infinity, options: { keepAlive?: boolean } = {}): Promise<boolean> {
-    return this.#sleepFlag.waitAsync(timeoutMs, options.keepAlive ?? true);
+  waitAsync(
+    timeoutMs: number = Infinity,
+    options: { keepAlive?: boolean; beside?: SideWake | undefined } = {},
+  ): Promise<boolean> {
+    return this.#sleepFlag.waitAsync(timeoutMs, options.keepAlive ?? true, options.beside);
   }
 
   /** Data-area size in bytes. */
