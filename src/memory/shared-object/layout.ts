@@ -24,6 +24,9 @@
  * a slot whose magic is set is complete (header, descriptor, mutex and copy 0).
  * Hot words written by different sides sit on different 64-byte cache lines, so readers pinning
  * a copy do not invalidate the line a writer spins on, and the reverse.
+ * docs/processes.md ("Machine-scope slots: the layout and the protocol") is the reference, byte
+ * by byte, with the reader's and writer's steps; python/keel_shared_object.py follows it too,
+ * so a change here is a change of that document and of the Python module.
  */
 import { KeelError } from '../../errors.js';
 

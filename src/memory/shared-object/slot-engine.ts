@@ -2,8 +2,8 @@
  * The consistency engine of one SharedObject handle: triple-buffered copies, reader pins and
  * per-copy sequence numbers (a seqlock that readers rarely need), a writers' lock (writer-lock.ts:
  * a futex word in one process, a robust mutex across processes), and the change counter behind
- * modified / triggered / changed(). docs/shared-object.md argues why readers never see a torn
- * value and why a writer never waits on a reader for more than one copy. Every method may be called on any thread; none allocates except the values it returns.
+ * modified / triggered / changed(). docs/processes.md lists the steps (Node and Python follow
+ * them alike); docs/shared-object.md argues why readers never see a torn value and why a writer never waits on a reader for more than one copy. Every method may be called on any thread; none allocates except the values it returns.
  */
 import { bindLayout, type BoundLayout } from './bound-layouts.js';
 import {
