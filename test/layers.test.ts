@@ -44,6 +44,7 @@ const kPlaces: readonly Place[] = [
   { path: 'streams/', layer: 7, side: 'caller' },
   { path: 'realtime/', layer: 7, side: 'caller' },
   { path: 'index.ts', layer: 8, side: 'caller' },
+  { path: 'queue/', layer: 8, side: 'caller' },
 ];
 
 interface Import {

@@ -7,13 +7,25 @@ import { Pool } from '../../execution/pool/pool.js';
 import { checkBoolean, checkTimeoutMs } from '../../options/checks.js';
 import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
 
+/**
+ * Marks a pool from another entry point that runs calls as `Pool.run` does (keel/queue's
+ * `QueuePool`): `task()` accepts it, the layers below never import it.
+ */
+export const kTaskPool = Symbol.for('keel.taskPool');
+
 /** Options of `task()`. */
 export interface TaskOptions {
   /**
-   * The pool to run on; the pipeline never closes it. Default: a pool the pipeline makes when
-   * it starts (shared by its task stages given no pool) and closes when it ends.
+   * The pool to run on: a `Pool`, or a `QueuePool` (keel/queue) to run the stage across
+   * machines. The pipeline never closes it. Default: a pool the pipeline makes when it starts
+   * (shared by its task stages given no pool) and closes when it ends.
    */
-  readonly pool?: Pool;
+  readonly pool?:
+    | Pool
+    | {
+        /** Runs one call, as `Pool.run` does (a `QueuePool`'s `run`). */
+        run: Pool['run'];
+      };
   /**
    * Longest run of one call, counted from when it starts on a thread: then ERR_TIMEOUT (a
    * failure). Default and `Infinity`: none. Any finite value is honoured, however large.
@@ -56,7 +68,7 @@ export class PipelineTask<I, O> {
   /** The export the task calls. */
   readonly exportName: string;
   /** @internal */
-  readonly pool: Pool | undefined;
+  readonly pool: TaskOptions['pool'];
   /** @internal */
   readonly timeoutMs: number | undefined;
   /** @internal */
@@ -103,8 +115,13 @@ export function task(
     throw invalidArgument('exportName', 'a non-empty string', exportName);
   }
   checkOptions<TaskOptions>('options', options, kTaskOptionKeys);
-  if (options.pool !== undefined && !(options.pool instanceof Pool)) {
-    throw invalidArgument('options.pool', 'a Pool', options.pool);
+  const pool: unknown = options.pool;
+  if (
+    pool !== undefined &&
+    !(pool instanceof Pool) &&
+    (Object(pool) as Record<symbol, unknown>)[kTaskPool] !== true
+  ) {
+    throw invalidArgument('options.pool', 'a Pool or a QueuePool', pool);
   }
   checkTimeoutMs('timeoutMs', options.timeoutMs);
   checkBoolean('abortOnStop', options.abortOnStop);
