@@ -9,7 +9,8 @@
         "native/futex.cc",
         "native/waiter.cc",
         "native/uring-waiter.cc",
-        "native/robust-mutex.cc"
+        "native/robust-mutex.cc",
+        "native/scheduling.cc"
       ],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fno-exceptions"],
       "cflags_cc!": ["-fno-rtti"],

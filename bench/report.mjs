@@ -29,7 +29,7 @@ const kPeerNames = ['piscina', 'tinypool', 'workerpool', 'poolifier', 'comlink']
  * scenario's table against a reference (`vs`: a row, or 'best' peer; none for an absolute
  * bar), within `max` or `min`. A bar without `scenario` has no benchmark cell yet.
  * @typedef {{ bar: string, scenario?: string, key?: string, lib?: string, vs?: string,
- *   max?: number, min?: number }} SpecBar
+ *   max?: number, min?: number, unit?: string }} SpecBar
  * @type {SpecBar[]}
  */
 const kSpecBars = [
@@ -240,9 +240,60 @@ const kSpecBars = [
     vs: 'thread',
     max: 2,
   },
-  { bar: "scheduling: a `priority: 'realtime'` loop beside three busy threads (§8)" },
   {
-    bar: "queue: a `QueuePool`'s tiny-task throughput ≥ 0.8× raw BullMQ's; scaling; no task lost (§9)",
+    bar: "headline scene plus three busy threads, `inWorker` loop at `priority: 'realtime'` sleeping between ticks (default `spinUs`): jitter p99 ≤ 100 µs (§8)",
+    scenario: 'headline',
+    key: 'workerLoopP99Us',
+    lib: 'keel-realtime',
+    max: 100,
+  },
+  {
+    bar: '... spinning through the period (`spinUs` 1000): p99 ≤ 1.2× its idle p99 (§8)',
+    scenario: 'headline',
+    key: 'spinLoopP99Us',
+    lib: 'keel-realtime',
+    vs: 'idle',
+    max: 1.2,
+  },
+  {
+    bar: "... policy at `priority: 'background'`: main-thread event-loop delay p99 ≤ 1.5× idle (§8)",
+    scenario: 'headline',
+    key: 'eldP99Us',
+    lib: 'keel-realtime',
+    vs: 'idle',
+    max: 1.5,
+  },
+  {
+    bar: "`QueuePool` tiny-job throughput ≥ 0.8× raw BullMQ's, same Redis, two worker processes (§9)",
+    scenario: 'queue',
+    key: 'jobsPerSec',
+    lib: 'keel',
+    vs: 'bullmq',
+    min: 0.8,
+  },
+  {
+    bar: '10 ms CPU jobs through a `QueuePool`: two worker processes ≥ 1.6× one (§9)',
+    scenario: 'queue-scaling',
+    key: 'jobsPerSec',
+    lib: 'keel-2',
+    vs: 'keel-1',
+    min: 1.6,
+  },
+  {
+    bar: 'a worker SIGKILLed every second while 2,000 jobs run: no job lost (§9)',
+    scenario: 'queue-chaos',
+    key: 'lost',
+    lib: 'keel-chaos',
+    max: 0,
+    unit: '',
+  },
+  {
+    bar: '... and no result delivered twice (§9)',
+    scenario: 'queue-chaos',
+    key: 'duplicated',
+    lib: 'keel-chaos',
+    max: 0,
+    unit: '',
   },
 ];
 
@@ -263,7 +314,8 @@ function unitOf(spec, key) {
 
 function limitText(bar) {
   const limit = Number((bar.max ?? bar.min).toFixed(2));
-  return `${bar.max === undefined ? '≥' : '≤'} ${limit}${bar.vs === undefined ? ' µs' : '×'}`;
+  // A bar on a value itself is in µs unless it says otherwise (`unit: ''` for a count).
+  return `${bar.max === undefined ? '≥' : '≤'} ${limit}${bar.vs === undefined ? (bar.unit ?? ' µs') : '×'}`;
 }
 
 /**

@@ -1,10 +1,12 @@
-// `npm run demo`: a robot's control scene with no hardware, run three ways. A 1 kHz control
+// `npm run demo`: a robot's control scene with no hardware, run four ways. A 1 kHz control
 // loop steers an 8-joint arm toward what a policy (a small MLP, ~5 ms a call) asks for 100
 // times a second, while a camera produces 480×848×3 frames at 60 Hz:
 //   1. everything inline on the main thread;
 //   2. the loop on the main thread (RealtimeLoop), the policy and the camera on keel workers
 //      (spawn), frames through a SharedObject;
-//   3. the loop itself on a worker (RealtimeLoop.inWorker), reading and writing SharedObjects.
+//   3. the loop itself on a worker (RealtimeLoop.inWorker), reading and writing SharedObjects;
+//   4. as 3, the loop's worker at priority 'realtime' sleeping between ticks, the policy's at
+//      'background' (where the OS refuses, at normal priority, and the row says so).
 // It prints a table (or JSON) and writes an HTML report with histograms. See docs/demo.md.
 //
 //   node demo/index.mjs [--seconds=N] [--json] [--report=PATH]
@@ -19,7 +21,7 @@ const kDefaultSeconds = 5;
 const kMinSeconds = 0.5;
 const kMaxSeconds = 600;
 const kUsage = `usage: node demo/index.mjs [--seconds=N] [--json] [--report=PATH]
-  --seconds=N     measured seconds per scenario (default ${kDefaultSeconds}; three scenarios)
+  --seconds=N     measured seconds per scenario (default ${kDefaultSeconds}; four scenarios)
   --json          print the results as JSON instead of a table
   --report=PATH   where to write the HTML report (default demo-report.html)`;
 

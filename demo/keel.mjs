@@ -4,4 +4,13 @@
 // Importing this module fails with ERR_MODULE_NOT_FOUND when keel is not built; demo/index.mjs
 // turns that into a hint to run `npm run build`.
 
-export { spawn, close, Pool, SharedObject, RealtimeLoop, monitorLoop } from '../dist/index.js';
+export {
+  spawn,
+  close,
+  Pool,
+  SharedObject,
+  RealtimeLoop,
+  monitorLoop,
+  nativeStatus,
+  scheduling,
+} from '../dist/index.js';

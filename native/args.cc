@@ -27,6 +27,7 @@ const char* ErrnoName(int error_number) {
     case ENOTRECOVERABLE: return "ENOTRECOVERABLE";
     case EDEADLK: return "EDEADLK";
     case EAGAIN: return "EAGAIN";
+    case ESRCH: return "ESRCH";
     default: return "EUNKNOWN";
   }
 }

@@ -5,6 +5,7 @@
 #include "futex.h"
 #include "robust-mutex.h"
 #include "args.h"
+#include "scheduling.h"
 #include "segments.h"
 #include "uring-waiter.h"
 #include "waiter.h"
@@ -41,6 +42,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"mutexLock", nullptr, MutexLock, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"mutexUnlock", nullptr, MutexUnlock, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"mutexWords", nullptr, MutexWords, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setThreadScheduling", nullptr, SetThreadScheduling, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setThreadAffinity", nullptr, SetThreadAffinity, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"threadScheduling", nullptr, ThreadScheduling, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"features", nullptr, Features, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);

@@ -18,6 +18,7 @@ export type KeelErrorCode =
   | 'ERR_UNSUPPORTED'
   | 'ERR_PERMISSION'
   | 'ERR_NO_SPACE'
+  | 'ERR_UNAVAILABLE'
   | 'ERR_INVALID_ARGUMENT';
 
 /**
@@ -258,6 +259,7 @@ const kKeelCodes = new Set<string>([
   'ERR_NOT_FOUND',
   'ERR_EXISTS',
   'ERR_START_FAILED',
+  'ERR_UNAVAILABLE',
   'ERR_INVALID_ARGUMENT',
 ]);
 

@@ -13,7 +13,7 @@ export type {
 } from './execution/pool/pool-options.js';
 export { asyncify, type Asyncified, type AsyncifyOptions } from './execution/asyncify.js';
 export type { PercentileSummary } from './metrics/histogram.js';
-export { spawn, close } from './execution/spawn/spawn.js';
+export { spawn, close, scheduling } from './execution/spawn/spawn.js';
 export { move } from './values/move.js';
 export type {
   Remote,
@@ -93,3 +93,9 @@ export type {
   WorkerLoopOptions,
 } from './realtime/index.js';
 export { nativeStatus, type NativeStatus } from './platform/native.js';
+export type {
+  SchedulingPolicy,
+  SchedulingPriority,
+  SchedulingReport,
+} from './platform/scheduling.js';
+export type { SchedulingOptions } from './options/scheduling-options.js';

@@ -120,6 +120,19 @@ describe('the native addon under random and hostile input', { skip }, () => {
     });
   }
 
+  test('scheduling: each class and CPU set applied to the calling thread reads back as /proc shows it', () => {
+    const run = runChild('native-scheduling.mjs', []);
+    assertClean(run);
+    const { checked, privileged } = JSON.parse(run.stdout) as {
+      checked: string[];
+      privileged: boolean;
+    };
+    const expected = privileged
+      ? ['fifo', 'reset-on-fork', 'idle', 'other', 'affinity', 'errors']
+      : ['idle', 'affinity', 'errors'];
+    assert.deepEqual(checked, expected);
+  });
+
   test('a robust mutex held by a SIGKILLed child is recovered at once by the next locker', () => {
     const name = `/kfm${process.pid}-${seed}`;
     const run = runChild('native-futex.mjs', ['mutex', name]);

@@ -128,6 +128,10 @@ describe('the native addon under AddressSanitizer and UndefinedBehaviorSanitizer
     runSanitized('native-fuzz.mjs', [String(seed), '150']);
   });
 
+  test('the scheduling check runs clean', () => {
+    runSanitized('native-scheduling.mjs', []);
+  });
+
   // Both async-wait engines: io_uring (the default where the kernel allows it) and the waiter
   // thread (KEEL_NATIVE_NO_URING).
   const engines = [

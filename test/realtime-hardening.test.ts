@@ -183,9 +183,12 @@ test('unknown option keys are refused, naming the closest valid key or listing t
   await assert.rejects(
     RealtimeLoop.inWorker(fixture('realtime-noop.mjs'), 'tick', {
       hz: 100,
-      priority: 'realtime',
+      prority: 'realtime',
     } as never),
-    { code: 'ERR_INVALID_ARGUMENT', message: /options\.priority is not an option/ },
+    {
+      code: 'ERR_INVALID_ARGUMENT',
+      message: /options\.prority is not an option; did you mean priority\?/,
+    },
   );
   const loop = new RealtimeLoop({ hz: 100, tick: noop }).start();
   await assert.rejects(loop.stop({ timeout: 10 } as never), {

@@ -8,6 +8,13 @@
 //                          written by a keel camera worker
 //   keel-pool              the policy as a task of a 1-thread keel Pool (SPEC §6's wording)
 //   <lib>-postmessage      the same policy path; frames posted by a plain worker (clone)
+//   keel-busy              keel's scene plus three busy threads (plain workers computing
+//                          without pause, normal priority): more runnable threads than CPUs
+//   keel-realtime          the same load with scheduling classes (SPEC §8): the loop's worker
+//                          at priority 'realtime' (SCHED_FIFO 80); the policy and the three
+//                          busy threads (here the threads of a keel Pool) at 'background'
+//                          (SCHED_IDLE), as docs/realtime.md advises for batch work; a refusal
+//                          by the OS fails the cell (no fallback)
 // Three phases of --seconds each, in this order, with the policy and the camera running, each
 // with monitorLoop on the main thread:
 //   main:   a RealtimeLoop at 1 kHz on the main thread (demo scenario 2; metrics mainLoop*,
@@ -39,6 +46,14 @@ const kConditions = {
   'piscina-postmessage': { policy: 'piscina', frames: 'postmessage' },
   comlink: { policy: 'comlink', frames: 'shared-object' },
   'comlink-postmessage': { policy: 'comlink', frames: 'postmessage' },
+  'keel-busy': { policy: 'keel', frames: 'shared-object', busyThreads: 3 },
+  'keel-realtime': {
+    policy: 'keel-background',
+    frames: 'shared-object',
+    busyThreads: 3,
+    busyPriority: 'background',
+    loopScheduling: { priority: 'realtime' },
+  },
 };
 
 const flags = parseFlags();
@@ -53,14 +68,15 @@ runCell({ scenario: 'headline', lib }, async () => {
   const policy = demo.calibratePolicy(kTargetPolicyMs);
   const rig = await startRig(demo, condition, policy.batch);
   try {
+    const scheduling = condition.loopScheduling ?? {};
     const main = await measurePhase(() => demo.runLoopOnMain(rig, { seconds }));
-    const worker = await measurePhase(() => demo.runLoopInWorker(rig, { seconds }));
+    const worker = await measurePhase(() => demo.runLoopInWorker(rig, { seconds, scheduling }));
     const spinning = await measurePhase(() =>
-      demo.runLoopInWorker(rig, { seconds, spinUs: demo.kWorkerLoopSpinUs }),
+      demo.runLoopInWorker(rig, { seconds, spinUs: demo.kWorkerLoopSpinUs, scheduling }),
     );
     return {
       version: rig.version,
-      settings: rig.settings,
+      settings: `${rig.settings}${loopSchedulingText(condition, worker.scheduling)}`,
       params: { seconds, loopHz: 1000, policyHz: 100, cameraHz: 60, frameBytes: 480 * 848 * 3 },
       metrics: {
         ...phaseMetrics('mainLoop', 'mainPhaseEld', main, demo),
@@ -74,6 +90,13 @@ runCell({ scenario: 'headline', lib }, async () => {
     await rig.close();
   }
 });
+
+/** The inWorker loop's options and what the OS applied to its thread, for the settings line. */
+function loopSchedulingText(condition, report) {
+  if (condition.loopScheduling === undefined) return '';
+  const applied = report ? `${report.policy} ${report.priority}` : 'nothing reported';
+  return `; inWorker loop: ${JSON.stringify(condition.loopScheduling)} (applied: ${applied})`;
+}
 
 /** The demo's scene modules (they import keel from dist/: the build must exist). */
 async function loadDemo() {
@@ -138,19 +161,73 @@ async function startRig(demo, condition, batch) {
     if (policy) await demo.warmUp(policy.act);
     const camera = condition.frames && (await kCameras[condition.frames](demo, slots));
     if (camera) closers.push(camera.close);
+    const busy = condition.busyThreads && (await startBusy(demo, condition));
+    if (busy) closers.push(busy.close);
+    const busyText = busy ? `; ${busy.settings}` : '';
     return {
       slots,
       frame: camera?.frame ?? null,
       act: policy?.act ?? null,
       routeFramesTo: camera?.routeFramesTo,
       close,
-      settings: `policy: ${policy?.settings ?? 'none'}; frames: ${camera?.settings ?? 'none'}`,
+      settings: `policy: ${policy?.settings ?? 'none'}; frames: ${camera?.settings ?? 'none'}${busyText}`,
       version: policy?.version ?? installedVersion('keel'),
     };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/**
+ * The condition's busy threads, started: plain workers at normal priority (load keel does not
+ * own), or the threads of a keel Pool at `busyPriority` (batch work the user gave keel).
+ */
+async function startBusy(demo, condition) {
+  const count = condition.busyThreads;
+  if (condition.busyPriority === undefined) {
+    const busy = await startBusyThreads(count);
+    return { ...busy, settings: `${count} busy threads (plain workers, normal priority)` };
+  }
+  const priority = condition.busyPriority;
+  const pool = new demo.Pool({ minThreads: count, maxThreads: count, priority });
+  const stopped = new Int32Array(new SharedArrayBuffer(4));
+  Atomics.store(stopped, 0, 1);
+  await pool.run(kFixture, 'burn', [stopped]); // a thread has started: scheduling() reports it
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const runs = Array.from({ length: count }, () => pool.run(kFixture, 'burn', [stop]));
+  const close = async () => {
+    Atomics.store(stop, 0, 1);
+    await Promise.allSettled(runs);
+    await pool.close();
+  };
+  const [applied] = pool.scheduling();
+  const appliedText = applied ? `${applied.policy} nice ${applied.nice}` : 'nothing reported';
+  return {
+    close,
+    settings: `${count} busy threads (a keel Pool, priority '${priority}', applied: ${appliedText})`,
+  };
+}
+
+/** `count` plain workers that compute without pause (the fixture's 'busy' role), started. */
+async function startBusyThreads(count) {
+  const workers = Array.from(
+    { length: count },
+    () => new Worker(kFixture, { workerData: { headlineRole: 'busy' } }),
+  );
+  const started = (worker) =>
+    new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  const close = () => Promise.all(workers.map((worker) => worker.terminate()));
+  try {
+    await Promise.all(workers.map(started));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { close };
 }
 
 /** How the policy is carried: each returns { act, close, settings, version }. */
@@ -172,6 +249,18 @@ const kPolicies = {
       close: () => demo.close(remote, { timeoutMs: 2000 }),
       settings:
         "spawn(url, 'makePolicy', [{ batch }], { kind: 'thread' }), remote.act(observation)",
+      version: installedVersion('keel'),
+    };
+  },
+  async 'keel-background'(demo, batch) {
+    const url = new URL('workloads/policy.mjs', kDemo);
+    const options = { kind: 'thread', priority: 'background' };
+    const remote = await demo.spawn(url, 'makePolicy', [{ batch }], options);
+    const applied = demo.scheduling(remote);
+    return {
+      act: (observation) => remote.act(observation),
+      close: () => demo.close(remote, { timeoutMs: 2000 }),
+      settings: `spawn(url, 'makePolicy', [{ batch }], { kind: 'thread', priority: 'background' }) (applied: ${applied?.policy} nice ${applied?.nice}), remote.act(observation)`,
       version: installedVersion('keel'),
     };
   },

@@ -7,7 +7,7 @@ import { micros, millis } from './format.mjs';
 import { escapeXml as escape, histogramSvg } from './svg.mjs';
 import { busyMachineWarning, conclusions, header, tableRow } from './text.mjs';
 
-const kColors = { inline: '#c0392b', main: '#2471a3', worker: '#1e8449' };
+const kColors = { inline: '#c0392b', main: '#2471a3', worker: '#1e8449', realtime: '#7d3c98' };
 const kStyle = `
 body { font: 15px/1.45 system-ui, sans-serif; color: #222; max-width: 1140px; margin: 24px auto; padding: 0 16px; }
 h1 { font-size: 22px; margin: 0 0 6px; } h2 { font-size: 18px; margin: 28px 0 8px; } h3 { font-size: 16px; margin: 18px 0 4px; }
@@ -113,6 +113,7 @@ function readingNotes() {
     'Scenario 2 keeps the loop on the main thread: RealtimeLoop then polls the clock (setImmediate) in the last millisecond before each deadline, that is all the time at 1 kHz, so the main thread keeps one CPU busy. Scenario 3’s worker does the same with <code>spinUs: 1000</code>: it watches the clock instead of sleeping in <code>Atomics.wait</code> until 0.2 ms before each deadline (the default). A sleeping loop thread gives its CPU back, but on a 2-CPU machine where the policy and the camera also run it wakes late: hundreds of µs at p99 instead of one or two.',
     'The price of a loop that keeps a CPU, on a 2-CPU machine: in 3 the main thread shares the other CPU with the policy’s worker, so its own event-loop delay grows (a few ms at p99, one policy call holding the CPU). In 2 it is the policy that waits (its answers come later, some calls are skipped). With more CPUs than busy threads, neither happens.',
     'On a machine shared with other programs (the load average above), all figures get worse, scenario 2 most: it needs a whole CPU for the main thread and most of another for the policy.',
+    "Scenario 4 gets the same guarantee as 3 without owning a CPU: the loop’s worker has <code>priority: 'realtime'</code> (SCHED_FIFO 80), so the kernel runs it the moment its sleep ends, ahead of every normal thread, and the policy’s worker has <code>priority: 'background'</code> (SCHED_IDLE), so it only takes CPU time nobody else wants. The loop sleeps in <code>Atomics.wait</code> until 0.2 ms before each deadline (the default <code>spinUs</code>). The OS may refuse a realtime class (no <code>CAP_SYS_NICE</code>, <code>ulimit -r</code> at 0): the row then says so and the loop runs at normal priority (docs/realtime.md).",
   ];
   return `<ul>${notes.map((note) => `<li>${note}</li>`).join('\n')}</ul>`;
 }

@@ -88,7 +88,9 @@ function legend(run) {
     '   a spawned worker asked without waiting, the camera another worker assigning a SharedObject.',
     '   3: the loop runs on its own worker (RealtimeLoop.inWorker, spinUs 1000: the worker keeps',
     '   its CPU) and talks through SharedObjects; the main thread relays observations to the policy',
-    '   and actions back at 100 Hz.',
+    "   and actions back at 100 Hz.  4: as 3, but the loop worker has priority 'realtime' (SCHED_FIFO",
+    "   80) and sleeps between ticks (the default spinUs 200), the policy's worker priority",
+    "   'background' (SCHED_IDLE). Where the OS refuses, it runs at normal priority and says so.",
     'ticks: run / due (every 1 ms deadline while the loop ran); missed: skipped, a period late.',
     'tick jitter: how long after its deadline each tick ran (RealtimeLoop stats(), under 1 ms by',
     '   construction: a later tick is missed instead). longest gap: between two consecutive ticks.',
@@ -119,7 +121,8 @@ export function conclusions(scenarios) {
         : `the policy answered from its worker in ${millis(policy.callMs.p50)} ms (p50)`
       : 'no policy call completed';
     const failure = scenario.error ? ` A call failed: ${describeError(scenario.error)}.` : '';
-    return [`${scenario.label}: ${call}; ${lost}; ${delay}.${failure}`];
+    const scheduled = scenario.schedulingNote ? ` Scheduling: ${scenario.schedulingNote}.` : '';
+    return [`${scenario.label}: ${call}; ${lost}; ${delay}.${failure}${scheduled}`];
   });
 }
 

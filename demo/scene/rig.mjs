@@ -10,7 +10,7 @@
 // startRig() builds keel's: both in spawned worker threads, frames through a SharedObject.
 // bench/cells/headline.mjs builds others (piscina, comlink, postMessage frames, inline).
 
-import { close, spawn } from '../keel.mjs';
+import { close, scheduling, spawn } from '../keel.mjs';
 import { makeObservations } from '../workloads/policy.mjs';
 import { kCameraHz } from './rates.mjs';
 import { createSlots, kSlotNames } from './slots.mjs';
@@ -23,9 +23,10 @@ const kCloseTimeoutMs = 2000; // then close() ends the worker by force
 
 /**
  * keel's rig: creates the slots, spawns the policy (`makePolicy({ batch })`) and the camera,
- * warms the policy up and starts the camera.
+ * warms the policy up and starts the camera. `policyScheduling`: the policy worker's
+ * `priority` options (scenario 4 runs it at 'background').
  */
-export async function startRig({ batch, seconds }) {
+export async function startRig({ batch, seconds, policyScheduling = {} }) {
   const slots = createSlots({ seconds });
   const remotes = [];
   const closeAll = async () => {
@@ -34,7 +35,8 @@ export async function startRig({ batch, seconds }) {
     slots.close();
   };
   try {
-    const policy = await spawn(kPolicyUrl, 'makePolicy', [{ batch }], { kind: 'thread' });
+    const policyOptions = { kind: 'thread', ...policyScheduling };
+    const policy = await spawn(kPolicyUrl, 'makePolicy', [{ batch }], policyOptions);
     remotes.push(policy);
     const cameraOptions = { slot: kSlotNames.frame, hz: kCameraHz };
     const camera = await spawn(kCameraUrl, 'makeCamera', [cameraOptions]);
@@ -45,6 +47,8 @@ export async function startRig({ batch, seconds }) {
       slots,
       frame: slots.frame,
       act: (observation) => policy.act(observation),
+      /** What the OS applied to the policy's worker (undefined when no priority was asked). */
+      policyScheduling: scheduling(policy),
       async close() {
         try {
           await camera.stop();

@@ -1,16 +1,20 @@
-// The three ways the demo runs the scene, each for `seconds`, one after the other:
+// The four ways the demo runs the scene, each for `seconds`, one after the other:
 //   1. inline:   the 1 kHz loop on the main thread does everything itself: it calls the policy
 //                (5 ms) every 10 ms and renders the camera's frame every 1/60 s;
 //   2. main:     the loop stays on the main thread; the policy runs in a spawned worker (asked
 //                without waiting), the camera in another, its frames read from a SharedObject;
 //   3. worker:   the loop runs on its own worker (RealtimeLoop.inWorker); the main thread only
 //                relays observations to the policy and actions back, 100 times a second.
+//   4. realtime: as 3, with the loop's worker at priority 'realtime' (SCHED_FIFO) sleeping
+//                between ticks (the default spinUs), and the policy's at 'background'
+//                (SCHED_IDLE). Where the OS refuses (or keel's native layer is missing) it
+//                runs at normal priority and the row says so.
 // Each returns the loop's stats(), its tick times (for the histograms), the main thread's
 // event-loop delay (monitorLoop) over the same window, and what the policy and camera did.
 // runLoopOnMain and runLoopInWorker take any rig (see rig.mjs): bench/cells/headline.mjs runs
 // them with piscina, comlink, postMessage frames and inline rigs.
 
-import { monitorLoop, RealtimeLoop } from '../keel.mjs';
+import { monitorLoop, nativeStatus, RealtimeLoop } from '../keel.mjs';
 import { makePolicy } from '../workloads/policy.mjs';
 import { kFrameBytes, makeRenderer } from './frames.mjs';
 import { Controller } from './robot.mjs';
@@ -40,7 +44,54 @@ export const kScenarios = [
       runLoopInWorker(rig, { ...options, spinUs: kWorkerLoopSpinUs }),
     ),
   },
+  { key: 'realtime', label: '4 keel, realtime loop in worker', run: runRealtime },
 ];
+
+/**
+ * Scenario 4: scenario 3's scene with scheduling classes instead of a spinning loop: the loop's
+ * worker realtime (sleeping until 0.2 ms before each deadline), the policy's background. A
+ * refusal never fails the demo: `priorityFallback: 'normal'` runs it anyway, and `scheduling`
+ * says what the OS applied (the row shows it).
+ */
+async function runRealtime(options) {
+  const status = nativeStatus();
+  const scheduling = status.features.scheduling
+    ? { priority: 'realtime', priorityFallback: 'normal' }
+    : {};
+  const policyScheduling = status.features.scheduling
+    ? { priority: 'background', priorityFallback: 'normal' }
+    : {};
+  const rig = await startRig({ ...options, policyScheduling });
+  try {
+    const result = await runLoopInWorker(rig, { ...options, scheduling });
+    const unsupported = status.features.scheduling
+      ? undefined
+      : `priority needs keel's native layer (${status.reason ?? 'its build lacks scheduling'}): ran at normal priority`;
+    const refused = unsupported !== undefined || result.scheduling?.fallback === true;
+    return {
+      ...result,
+      ...(refused && { label: '4 keel, loop in worker (realtime refused: normal priority)' }),
+      schedulingNote: unsupported ?? schedulingNote(result.scheduling, rig.policyScheduling),
+    };
+  } finally {
+    await rig.close();
+  }
+}
+
+/** What the row says of the loop's and the policy's threads: applied, or refused and why. */
+function schedulingNote(loop, policy) {
+  if (!loop) return undefined;
+  const loopNote = loop.fallback
+    ? `the OS refused priority 'realtime', the loop ran at normal priority: ${loop.reason}`
+    : `loop thread SCHED_FIFO ${loop.priority}`;
+  return `${loopNote}; policy thread ${policyNote(policy)}`;
+}
+
+function policyNote(report) {
+  if (!report) return 'at normal priority';
+  if (report.policy === 'idle') return 'SCHED_IDLE';
+  return `${report.policy} at nice ${report.nice} (${report.reason ?? 'SCHED_IDLE refused'})`;
+}
 
 /** Scenario 1: the policy and the camera inside the loop's ticks, on the main thread. */
 async function runInline({ seconds, batch }) {
@@ -110,12 +161,13 @@ export async function runLoopOnMain(rig, { seconds }) {
 /**
  * Scenario 3: the loop on its own worker (control-tick.mjs), talking through the rig's slots;
  * the main thread relays observations to the policy and actions back. `spinUs` is the loop's
- * (RealtimeLoop's default for a worker when undefined: 200).
+ * (RealtimeLoop's default for a worker when undefined: 200); `scheduling` its `priority`,
+ * `rtPriority`, `cpus` and `priorityFallback` options (none by default).
  */
-export async function runLoopInWorker(rig, { seconds, spinUs }) {
+export async function runLoopInWorker(rig, { seconds, spinUs, scheduling = {} }) {
   const relay = startPolicyRelay(rig);
   rig.routeFramesTo?.(rig.slots.frame);
-  const loopOptions = { hz: kLoopHz, ...(spinUs !== undefined && { spinUs }) };
+  const loopOptions = { hz: kLoopHz, ...(spinUs !== undefined && { spinUs }), ...scheduling };
   const loop = await RealtimeLoop.inWorker(kControlTickUrl, 'tick', loopOptions);
   const monitor = monitorLoop({ blockMs: kBlockMs });
   let ticks;
@@ -136,6 +188,7 @@ export async function runLoopInWorker(rig, { seconds, spinUs }) {
     ...figures({ loop: loop.stats(), monitor: monitor.stats() }, ticks.timesMs, seconds),
     policy: { where: 'worker', ...calls },
     camera: cameraFigures(ticks),
+    scheduling: loop.scheduling(),
     ...(error && { error }),
   };
 }

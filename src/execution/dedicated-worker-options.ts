@@ -13,8 +13,18 @@ import type { ResourceLimits } from '../transport/caller/thread.js';
 import { requireNative } from '../platform/native.js';
 import { arenaFromOption } from './arena-option.js';
 import { inheritableExecArgv } from '../options/worker-exec-argv.js';
+import {
+  kSchedulingKeys,
+  schedulingRequest,
+  type SchedulingOptions,
+} from '../options/scheduling-options.js';
+import type { SchedulingRequest } from '../platform/scheduling.js';
 
-export interface DedicatedWorkerOptions {
+/**
+ * `priority`, `rtPriority`, `cpus` and `priorityFallback` (SchedulingOptions) give the worker's
+ * thread, or a child process's main thread, a scheduling class and CPUs before user code runs.
+ */
+export interface DedicatedWorkerOptions extends SchedulingOptions {
   /** A dedicated worker thread (default) or a child process. */
   readonly kind?: 'thread' | 'process';
   readonly signal?: AbortSignal;
@@ -47,6 +57,7 @@ export const kDedicatedWorkerKeys: OptionKeys<DedicatedWorkerOptions> = {
   env: true,
   execArgv: true,
   arena: true,
+  ...kSchedulingKeys,
 };
 
 export interface DedicatedWorkerSettings {
@@ -58,6 +69,8 @@ export interface DedicatedWorkerSettings {
   readonly arena: Arena | undefined;
   /** The arena was built from options: the remote or stream closes it once its worker exits. */
   readonly ownsArena: boolean;
+  /** What the worker applies to its thread at boot; undefined when nothing was asked. */
+  readonly scheduling: SchedulingRequest | undefined;
 }
 
 /**
@@ -75,6 +88,7 @@ export function dedicatedWorkerSettings(options: DedicatedWorkerOptions): Dedica
   const resourceLimits = checkResourceLimits(options.resourceLimits);
   const env = checkEnv(options.env);
   const execArgv = checkExecArgv(options.execArgv);
+  const scheduling = schedulingRequest(options);
   checkProcessArena(kind, options.arena);
   // Last: an arena built from options is the one thing here that allocates.
   const { arena, owned } = arenaFromOption(options.arena);
@@ -86,6 +100,7 @@ export function dedicatedWorkerSettings(options: DedicatedWorkerOptions): Dedica
     execArgv: processExecArgv(resourceLimits, execArgv, kind),
     arena,
     ownsArena: owned,
+    scheduling,
   };
 }
 

@@ -1,8 +1,9 @@
 /**
  * The one module that loads keel's native addon (native/, its contract in native/CONTRACT.md)
  * and the only way the rest of keel reaches it: shared memory that maps as a SharedArrayBuffer
- * in every process that opens it, futex wait/wake across processes, and a robust writers' lock.
- * Shared by both sides.
+ * in every process that opens it, futex wait/wake across processes, a robust writers' lock, and
+ * the calling thread's scheduling class and CPU affinity (through scheduling.ts). Shared by both
+ * sides.
  *
  * The addon is optional. Without it (another platform, a failed build, or `KEEL_NATIVE=0` in the
  * environment) `native` is undefined, `nativeStatus()` says why, and the features that need it
@@ -34,6 +35,25 @@ export interface NativeBinding {
   mutexUnlock(words: Int32Array, index: number): void;
   mutexWords(): number;
   features(): { futexWaitv: boolean; asyncWait: 'io_uring' | 'futex_waitv' | 'poll' };
+  /** The calling thread's class: 'nice' when SCHED_IDLE was refused and nice 19 applied instead. */
+  setThreadScheduling(
+    policy: 'fifo' | 'other' | 'idle',
+    rtPriority: number,
+    nice: number,
+  ): 'applied' | 'nice';
+  setThreadAffinity(cpus: readonly number[]): void;
+  /** What the OS applies to thread `tid` (0: the calling thread). */
+  threadScheduling(tid: number): ThreadScheduling;
+}
+
+/** A thread's scheduling as the OS reports it (native/scheduling.cc). */
+export interface ThreadScheduling {
+  readonly tid: number;
+  readonly policy: 'other' | 'fifo' | 'rr' | 'batch' | 'idle' | 'deadline' | 'unknown';
+  readonly rtPriority: number;
+  readonly nice: number;
+  readonly resetOnFork: boolean;
+  readonly cpus: readonly number[];
 }
 
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
@@ -102,7 +122,12 @@ export function nativeStatus(): NativeStatus {
   }
   return {
     loaded: true,
-    features: { sharedMemory: true, crossProcessWait: true, scheduling: false },
+    // A build older than the scheduling functions (a stale prebuild) loads without them.
+    features: {
+      sharedMemory: true,
+      crossProcessWait: true,
+      scheduling: typeof native.setThreadScheduling === 'function',
+    },
   };
 }
 

@@ -3,6 +3,7 @@
  * these types; neither puts logic here.
  */
 import type { SerializedThrown } from '../errors.js';
+import type { SchedulingReport, SchedulingRequest } from '../platform/scheduling.js';
 
 /** Where the function a call runs comes from. */
 export type FunctionSource =
@@ -106,4 +107,27 @@ export interface WorkerBootData {
   readonly loaderHooks: readonly LoaderHook[];
   /** The arena this worker shares with its caller (the data of `arena.share()`). */
   readonly arena?: unknown;
+  /** The scheduling class and CPUs to apply to the worker's thread before anything else. */
+  readonly scheduling?: SchedulingRequest;
 }
+
+/**
+ * Worker -> caller, whatever the role, before 'ready': what its boot applied when the caller
+ * asked for a scheduling class or CPUs. transport/caller/worker-start.ts takes it off the
+ * stream; the role's engine never sees it.
+ */
+export interface ScheduledMessage {
+  readonly type: 'scheduled';
+  readonly report: SchedulingReport;
+}
+
+/**
+ * Worker -> caller, instead of everything else: its boot could not apply what was asked (the
+ * OS refused the scheduling class); the worker exits and its start fails with this error.
+ */
+export interface BootFailedMessage {
+  readonly type: 'boot-failed';
+  readonly error: SerializedThrown;
+}
+
+export type FromWorkerBoot = ScheduledMessage | BootFailedMessage;

@@ -4,6 +4,7 @@
  */
 import { KeelError } from '../errors.js';
 import type { RealtimeLoopStats } from '../memory/loop-stats.js';
+import type { SchedulingReport } from '../platform/scheduling.js';
 import { setLongTimeout } from '../timers/long-timeout.js';
 import { raiseUncaught } from '../timers/clock.js';
 
@@ -16,6 +17,8 @@ export interface LoopEngine {
   /** Whether a running loop keeps the process alive (it does by default, like an interval). */
   setRef(ref: boolean): void;
   readonly running: boolean;
+  /** What the OS applied to the loop's worker thread (worker loops given priority or cpus). */
+  scheduling?(): SchedulingReport | undefined;
 }
 
 /**

@@ -7,6 +7,12 @@ import { invalidArgument } from '../errors.js';
 import type { PercentileSummary } from '../metrics/histogram.js';
 import { checkFunction, checkInteger, checkTimeoutMs } from '../options/checks.js';
 import { checkOptions, type OptionKeys } from '../options/known-keys.js';
+import {
+  kSchedulingKeys,
+  schedulingRequest,
+  type SchedulingOptions,
+} from '../options/scheduling-options.js';
+import type { SchedulingRequest } from '../platform/scheduling.js';
 
 /** Options of `monitorLoop()`. */
 export interface MonitorLoopOptions {
@@ -60,8 +66,13 @@ export interface RealtimeLoopOptions extends CommonLoopOptions {
   readonly tick: (nowMs: number) => unknown;
 }
 
-/** Options of `RealtimeLoop.inWorker` (the tick is the module's export). */
-export interface WorkerLoopOptions extends CommonLoopOptions {
+/**
+ * Options of `RealtimeLoop.inWorker` (the tick is the module's export). `priority`, `rtPriority`,
+ * `cpus` and `priorityFallback` give the loop's thread a scheduling class and CPUs
+ * (docs/realtime.md, "Scheduling"): `{ priority: 'realtime', cpus: [1] }` is SCHED_FIFO 80 on
+ * CPU 1.
+ */
+export interface WorkerLoopOptions extends CommonLoopOptions, SchedulingOptions {
   /**
    * How long inWorker waits for the module to load and `setup()` to return, in ms. Then it
    * rejects with ERR_TIMEOUT and the worker is terminated. Default: no limit (Infinity).
@@ -118,6 +129,7 @@ const kWorkerLoopKeys: OptionKeys<WorkerLoopOptions> = {
   spinUs: true,
   onError: true,
   startTimeoutMs: true,
+  ...kSchedulingKeys,
 };
 const kStopLoopKeys: OptionKeys<StopLoopOptions> = { timeoutMs: true };
 const kMonitorLoopKeys: OptionKeys<MonitorLoopOptions> = {
@@ -139,16 +151,20 @@ export function localLoopSettings(options: unknown): {
   return { settings, tick };
 }
 
-/** `RealtimeLoop.inWorker(..., options)`: the settings and the start timeout (Infinity: none). */
+/**
+ * `RealtimeLoop.inWorker(..., options)`: the settings, the start timeout (Infinity: none) and
+ * the scheduling the worker applies to its thread (undefined: none asked for).
+ */
 export function workerLoopSettings(options: unknown): {
   settings: LoopSettings;
   startTimeoutMs: number;
+  scheduling: SchedulingRequest | undefined;
 } {
   requireObject(options, 'an object with hz');
   checkOptions('options', options, kWorkerLoopKeys);
   const settings = loopSettings(options, kDefaultWorkerSpinUs);
   const startTimeoutMs = checkTimeoutMs('startTimeoutMs', options.startTimeoutMs) ?? Infinity;
-  return { settings, startTimeoutMs };
+  return { settings, startTimeoutMs, scheduling: schedulingRequest(options) };
 }
 
 /** `stop(options)`: the timeout for the running tick. */

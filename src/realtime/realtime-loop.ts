@@ -7,6 +7,7 @@ import { moduleHref, type ModuleRef } from '../execution/module-ref.js';
 import { LocalLoopEngine } from './local-loop.js';
 import type { LoopEngine } from './loop-engine.js';
 import type { RealtimeLoopStats } from '../memory/loop-stats.js';
+import type { SchedulingReport } from '../platform/scheduling.js';
 import {
   localLoopSettings,
   stopTimeoutMs,
@@ -73,6 +74,12 @@ export class RealtimeLoop implements AsyncDisposable {
    * ERR_INVALID_ARGUMENT; it never throws synchronously. `stats()` reads shared memory the worker
    * updates: synchronous, never blocking. A crash of the worker stops the loop like a tick error,
    * with ERR_WORKER_EXITED.
+   *
+   * `priority` (`'realtime'`: SCHED_FIFO at `rtPriority`, default 80; `'normal'`;
+   * `'background'`: SCHED_IDLE) and `cpus` are applied to the worker's thread before the module
+   * loads; `scheduling()` reports what the OS applied. They need keel's native layer
+   * (ERR_UNSUPPORTED without it); a class the OS refuses rejects with ERR_PERMISSION saying how
+   * to grant it, unless `priorityFallback: 'normal'` (docs/realtime.md, "Scheduling").
    */
   static async inWorker(
     moduleRef: ModuleRef,
@@ -84,8 +91,8 @@ export class RealtimeLoop implements AsyncDisposable {
       if (typeof exportName !== 'string' || exportName.length === 0) {
         throw invalidArgument('exportName', 'a non-empty string', exportName);
       }
-      const { settings, startTimeoutMs } = workerLoopSettings(options);
-      const engine = new WorkerLoopEngine(settings, href, exportName);
+      const { settings, startTimeoutMs, scheduling } = workerLoopSettings(options);
+      const engine = new WorkerLoopEngine(settings, href, exportName, scheduling);
       await engine.started(startTimeoutMs);
       return new RealtimeLoop({ [kAdoptEngine]: engine } as unknown as RealtimeLoopOptions);
     } catch (error) {
@@ -124,6 +131,19 @@ export class RealtimeLoop implements AsyncDisposable {
   async stop(options?: StopLoopOptions): Promise<void> {
     // Validated first: a bad argument rejects and leaves the loop running.
     await this.#engine.stop(stopTimeoutMs(options));
+  }
+
+  /**
+   * What the OS applied to the loop's worker thread: policy, realtime priority, nice, CPUs, and
+   * whether it fell back (`priorityFallback: 'normal'`). Undefined for a loop on the calling
+   * thread and for an `inWorker` loop given neither `priority` nor `cpus`.
+   *
+   * @example
+   * const loop = await RealtimeLoop.inWorker(url, 'tick', { hz: 1000, priority: 'realtime', cpus: [1] });
+   * loop.scheduling(); // { policy: 'fifo', priority: 80, cpus: [1], fallback: false, ... }
+   */
+  scheduling(): SchedulingReport | undefined {
+    return this.#engine.scheduling?.();
   }
 
   /** Lets the process exit while this loop runs (like `timeout.unref()`). Returns the loop. */

@@ -9,10 +9,10 @@ import type { FromLoopWorker, ToLoopWorker } from '../protocol/loop-messages.js'
 import {
   describeExit,
   type EndpointHandlers,
-  type WorkerEndpoint,
   type WorkerExit,
 } from '../transport/caller/endpoint.js';
-import { startWorker } from '../transport/caller/worker-start.js';
+import { bootRefusal, startWorker, type StartedWorker } from '../transport/caller/worker-start.js';
+import type { SchedulingReport, SchedulingRequest } from '../platform/scheduling.js';
 import { reportFailure, withinMs, type LoopEngine } from './loop-engine.js';
 import { LoopStatsMemory, type RealtimeLoopStats } from '../memory/loop-stats.js';
 import type { LoopSettings } from './options.js';
@@ -24,16 +24,21 @@ type State = 'starting' | 'running' | 'stopped' | 'failed';
 export class WorkerLoopEngine implements LoopEngine {
   readonly #settings: LoopSettings;
   readonly #memory = LoopStatsMemory.allocate(true);
-  readonly #endpoint: WorkerEndpoint<ToLoopWorker>;
+  readonly #endpoint: StartedWorker<ToLoopWorker>;
   readonly #started = deferred<undefined>();
   readonly #exited = deferred<WorkerExit>();
   #state: State = 'starting';
   #stopRequested = false;
   #failure: { readonly error: unknown } | undefined;
 
-  constructor(settings: LoopSettings, module: string, name: string) {
+  constructor(
+    settings: LoopSettings,
+    module: string,
+    name: string,
+    scheduling: SchedulingRequest | undefined,
+  ) {
     this.#settings = settings;
-    this.#endpoint = startLoopThread({
+    this.#endpoint = startLoopThread(scheduling, {
       onMessage: (message) => {
         this.#onMessage(message);
       },
@@ -106,6 +111,10 @@ export class WorkerLoopEngine implements LoopEngine {
     if (this.#failure) throw this.#failure.error;
   }
 
+  scheduling(): SchedulingReport | undefined {
+    return this.#endpoint.scheduling;
+  }
+
   setRef(ref: boolean): void {
     if (ref) this.#endpoint.ref();
     else this.#endpoint.unref();
@@ -132,10 +141,14 @@ export class WorkerLoopEngine implements LoopEngine {
 
   #onExit(exit: WorkerExit): void {
     if (this.#state === 'starting') {
+      // A refused scheduling class (ERR_PERMISSION) is reported as such.
       this.#failStart(
-        new KeelError('ERR_START_FAILED', `the loop worker ${describeExit(exit)} while starting`, {
-          cause: exit.error,
-        }),
+        bootRefusal(exit) ??
+          new KeelError(
+            'ERR_START_FAILED',
+            `the loop worker ${describeExit(exit)} while starting`,
+            { cause: exit.error },
+          ),
       );
     } else if (this.#state === 'running' && !this.#stopRequested) {
       this.#fail(
@@ -167,9 +180,15 @@ export class WorkerLoopEngine implements LoopEngine {
  * memory for another thread) is ERR_START_FAILED with Node's error as the cause, thrown here so
  * that inWorker rejects with it.
  */
-function startLoopThread(handlers: EndpointHandlers<FromLoopWorker>): WorkerEndpoint<ToLoopWorker> {
+function startLoopThread(
+  scheduling: SchedulingRequest | undefined,
+  handlers: EndpointHandlers<FromLoopWorker>,
+): StartedWorker<ToLoopWorker> {
   try {
-    return startWorker<FromLoopWorker, ToLoopWorker>({ role: 'loop', kind: 'thread' }, handlers);
+    return startWorker<FromLoopWorker, ToLoopWorker>(
+      { role: 'loop', kind: 'thread', scheduling },
+      handlers,
+    );
   } catch (error) {
     // transport/caller/thread.ts reports a refused start as ERR_START_FAILED itself; a raw Node error is wrapped.
     if (error instanceof KeelError) throw error;

@@ -12,6 +12,7 @@ import {
   type StreamResult,
 } from './stream-controller.js';
 import { streamSettings, type IterateInWorkerOptions } from './stream-options.js';
+import type { SchedulingReport } from '../platform/scheduling.js';
 
 /**
  * The exports of module `M` that can feed a stream: functions returning an iterable or an async
@@ -57,6 +58,13 @@ export interface WorkerIterator<T> extends AsyncIterator<T, undefined, undefined
   return(): Promise<IteratorResult<T, undefined>>;
   /** Returns itself: a stream is iterated once. */
   [Symbol.asyncIterator](): WorkerIterator<T>;
+  /**
+   * What the OS applied to the worker's thread (a child's main thread with `kind: 'process'`)
+   * when `priority` or `cpus` was given: policy, realtime priority, nice, CPUs, fallback.
+   * Undefined until the worker booted (it starts at the first `next()`), and when neither was
+   * given.
+   */
+  scheduling(): SchedulingReport | undefined;
 }
 
 /**
@@ -67,7 +75,9 @@ export interface WorkerIterator<T> extends AsyncIterator<T, undefined, undefined
  *
  * Options (all optional): `kind` ('thread'), `buffer` (4), `timeoutMs` (none: an inactivity
  * limit per item; `Infinity` is none too), `signal`, `arena` (threads and processes), `resourceLimits`,
- * `env`, `execArgv`. Any other key is refused ("did you mean buffer?").
+ * `env`, `execArgv`, and `priority`, `rtPriority`, `cpus`, `priorityFallback` (the worker's
+ * scheduling class and CPUs, see docs/realtime.md). Any other key is refused ("did you mean
+ * buffer?").
  *
  * Rejections: the generator's own error (class, message, `code`, `cause`, worker stack), or a
  * `KeelError`: ERR_NOT_FOUND (no such module or export), ERR_START_FAILED (the module failed
@@ -193,6 +203,10 @@ class StreamIterator<T> implements WorkerIterator<T> {
 
   [Symbol.asyncIterator](): WorkerIterator<T> {
     return this;
+  }
+
+  scheduling(): SchedulingReport | undefined {
+    return this.#engine.scheduling?.();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

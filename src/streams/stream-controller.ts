@@ -12,11 +12,9 @@ import { CrossedError, KeelError, abortReason } from '../errors.js';
 import { isCloneFailure, notCloneableError } from '../values/crossing.js';
 import { release } from '../memory/arena/index.js';
 import type { FromStreamWorker, StreamItemMessage } from '../protocol/stream-messages.js';
-import {
-  describeExit,
-  type WorkerEndpoint,
-  type WorkerExit,
-} from '../transport/caller/endpoint.js';
+import { describeExit, type WorkerExit } from '../transport/caller/endpoint.js';
+import type { StartedWorker } from '../transport/caller/worker-start.js';
+import type { SchedulingReport } from '../platform/scheduling.js';
 import type { ToStreamWorker } from '../protocol/stream-messages.js';
 import { closeOwnedArena } from '../execution/arena-option.js';
 import { BinaryLink } from '../execution/binary-link.js';
@@ -39,6 +37,8 @@ export interface StreamEngine {
   /** An item ready now, the end, or undefined; throws the stream's failure. Never waits. */
   tryNext(): StreamResult | undefined;
   return(): Promise<StreamResult>;
+  /** What the OS applied to the stream's worker thread, once it booted (priority or cpus given). */
+  scheduling?(): SchedulingReport | undefined;
 }
 
 /** The export to run and its arguments, validated. */
@@ -57,7 +57,7 @@ interface Waiter {
 }
 
 interface Link {
-  readonly endpoint: WorkerEndpoint<ToStreamWorker>;
+  readonly endpoint: StartedWorker<ToStreamWorker>;
   readonly binaries: BinaryLink;
   readonly credits: CreditLine;
 }
@@ -100,6 +100,10 @@ export class StreamController implements StreamEngine {
     this.#settings = settings;
     this.#target = target;
     this.#batch = Math.max(1, Math.floor(settings.buffer / 2));
+  }
+
+  scheduling(): SchedulingReport | undefined {
+    return this.#link?.endpoint.scheduling;
   }
 
   next(): Promise<StreamResult> {
@@ -174,7 +178,7 @@ export class StreamController implements StreamEngine {
       return;
     }
     const binaries = new BinaryLink(this.#settings.arena, kind);
-    let endpoint: WorkerEndpoint<ToStreamWorker>;
+    let endpoint: StartedWorker<ToStreamWorker>;
     try {
       endpoint = startStreamEndpoint(this.#settings, binaries.share, {
         onMessage: (message) => {

@@ -12,7 +12,7 @@ import {
   type WorkerEndpoint,
   type WorkerExit,
 } from '../transport/caller/endpoint.js';
-import { startWorker } from '../transport/caller/worker-start.js';
+import { bootRefusal, startWorker, type StartedWorker } from '../transport/caller/worker-start.js';
 import type { ArenaShared } from '../memory/arena/index.js';
 import type { StreamSettings } from './stream-options.js';
 
@@ -27,7 +27,7 @@ export function startStreamEndpoint(
   settings: StreamSettings,
   arena: ArenaShared | undefined,
   handlers: EndpointHandlers<FromStreamWorker>,
-): WorkerEndpoint<ToStreamWorker> {
+): StartedWorker<ToStreamWorker> {
   return startWorker(
     {
       role: 'stream',
@@ -36,6 +36,7 @@ export function startStreamEndpoint(
       resourceLimits: settings.resourceLimits,
       env: settings.env,
       execArgv: settings.execArgv,
+      scheduling: settings.scheduling,
     },
     handlers,
   );
@@ -89,8 +90,13 @@ export function startFailure(kind: 'thread' | 'process', error: unknown): KeelEr
   );
 }
 
-/** A worker that exited before it was ready; a child's stderr says why (a bad flag, say). */
+/**
+ * A worker that exited before it was ready; a child's stderr says why (a bad flag, say). A
+ * refused scheduling class is its own error (ERR_PERMISSION), reported as is.
+ */
 export function exitedBeforeBoot(kind: 'thread' | 'process', exit: WorkerExit): KeelError {
+  const refusal = bootRefusal(exit);
+  if (refusal) return refusal;
   const stderr = exit.stderr?.trim();
   return new KeelError(
     'ERR_START_FAILED',

@@ -18,6 +18,8 @@ import {
   describeStartExit,
   type WorkerExit,
 } from '../../transport/caller/endpoint.js';
+import { bootRefusal } from '../../transport/caller/worker-start.js';
+import type { SchedulingReport } from '../../platform/scheduling.js';
 import { closeOwnedArena } from '../arena-option.js';
 import { deferred } from '../deferred.js';
 import { PoolWorker, startPoolWorker } from './pool-worker.js';
@@ -102,6 +104,16 @@ export class PoolEngine implements TaskOwner {
       runTimeMs: this.#runTimeUs.summary(1e-3),
       waitTimeMs: this.#waitTimeUs.summary(1e-3),
     };
+  }
+
+  /** What the OS applied to each live thread that has booted (none when nothing was asked). */
+  scheduling(): SchedulingReport[] {
+    const reports: SchedulingReport[] = [];
+    for (const worker of this.#workers) {
+      const report = worker.exiting ? undefined : worker.endpoint.scheduling;
+      if (report) reports.push(report);
+    }
+    return reports;
   }
 
   /**
@@ -370,13 +382,15 @@ export class PoolEngine implements TaskOwner {
     if (worker.killedFor || worker.exiting) {
       this.#requeue(orphans);
     } else if (!worker.ready) {
-      // A child that Node refused to boot says why only on its stderr, which the message carries.
+      // A child that Node refused to boot says why only on its stderr, which the message
+      // carries; a refused scheduling class (ERR_PERMISSION) is reported as such.
       const failure = this.#starts.fail(
-        new KeelError(
-          'ERR_START_FAILED',
-          describeStartExit(`pool ${this.#settings.kind}`, exit, false),
-          { cause: exit.error },
-        ),
+        bootRefusal(exit) ??
+          new KeelError(
+            'ERR_START_FAILED',
+            describeStartExit(`pool ${this.#settings.kind}`, exit, false),
+            { cause: exit.error },
+          ),
       );
       this.#startFailed(failure, orphans);
     } else {

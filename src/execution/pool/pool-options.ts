@@ -14,6 +14,12 @@ import {
   checkTimeoutMs,
 } from '../../options/checks.js';
 import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
+import {
+  kSchedulingKeys,
+  pickSchedulingOptions,
+  type SchedulingOptions,
+} from '../../options/scheduling-options.js';
+import type { SchedulingRequest } from '../../platform/scheduling.js';
 import type { ResourceLimits } from '../../transport/caller/thread.js';
 import { arenaFromOption } from '../arena-option.js';
 import {
@@ -23,8 +29,13 @@ import {
 } from '../dedicated-worker-options.js';
 import type { TaskOptions } from './task.js';
 
-/** Options of `new Pool()`; every key optional. */
-export interface PoolOptions {
+/**
+ * Options of `new Pool()`; every key optional. `priority` (`'realtime'`, `'normal'` or
+ * `'background'`), `rtPriority`, `cpus` and `priorityFallback` apply to every pool thread (a
+ * child's main thread with `kind: 'process'`) before it loads any module (docs/realtime.md,
+ * "Scheduling"); not to be confused with `run`'s numeric `priority`, which orders the queue.
+ */
+export interface PoolOptions extends SchedulingOptions {
   /**
    * Threads started at construction and kept while idle. Default 1 (never more than maxThreads).
    * An integer from 0 to maxThreads.
@@ -119,6 +130,8 @@ export interface PoolSettings {
   readonly arena: Arena | undefined;
   /** True when the pool made the arena and closes it (arena-option.ts). */
   readonly ownsArena: boolean;
+  /** What every worker applies to its thread at boot; undefined when nothing was asked. */
+  readonly scheduling: SchedulingRequest | undefined;
 }
 
 // Every key of each options object, once: an unknown key (`maxThread`, `timeout`) is refused
@@ -133,6 +146,7 @@ const kPoolKeys: OptionKeys<PoolOptions> = {
   env: true,
   execArgv: true,
   arena: true,
+  ...kSchedulingKeys,
 };
 const kRunKeys: OptionKeys<RunOptions> = { signal: true, timeoutMs: true, priority: true };
 const kCloseKeys: OptionKeys<PoolCloseOptions> = { force: true };
@@ -145,7 +159,9 @@ export function poolSettings(options: PoolOptions | undefined): PoolSettings {
   // `=== undefined`, not `??`: null is a bad value, not a missing one.
   const maxQueue = options?.maxQueue === undefined ? Infinity : options.maxQueue;
   if (maxQueue !== Infinity) checkInteger('maxQueue', maxQueue, 0);
-  const { kind, resourceLimits, env, execArgv } = dedicatedWorkerSettings(workerOptions(options));
+  const { kind, resourceLimits, env, execArgv, scheduling } = dedicatedWorkerSettings(
+    workerOptions(options),
+  );
   checkProcessArena(kind, options?.arena);
   // Last: an arena built from options is the one thing here that allocates.
   const { arena, owned } = arenaFromOption(options?.arena);
@@ -160,6 +176,7 @@ export function poolSettings(options: PoolOptions | undefined): PoolSettings {
     execArgv,
     arena,
     ownsArena: owned,
+    scheduling,
   };
 }
 
@@ -171,6 +188,7 @@ export function poolSettings(options: PoolOptions | undefined): PoolSettings {
 function workerOptions(options: PoolOptions | undefined): DedicatedWorkerOptions {
   const { kind, resourceLimits, env, execArgv } = options ?? {};
   return {
+    ...pickSchedulingOptions(options ?? {}),
     ...(kind === undefined ? {} : { kind }),
     ...(resourceLimits === undefined ? {} : { resourceLimits }),
     ...(env === undefined ? {} : { env }),

@@ -4,12 +4,12 @@
  */
 import type { CallMessage, FromPoolWorker } from '../../protocol/messages.js';
 import type { LongTimeout } from '../../timers/long-timeout.js';
-import type {
-  EndpointHandlers,
-  WorkerEndpoint,
-  WorkerExit,
-} from '../../transport/caller/endpoint.js';
-import { startWorker, type WorkerStart } from '../../transport/caller/worker-start.js';
+import type { EndpointHandlers, WorkerExit } from '../../transport/caller/endpoint.js';
+import {
+  startWorker,
+  type StartedWorker,
+  type WorkerStart,
+} from '../../transport/caller/worker-start.js';
 import { BinaryLink } from '../binary-link.js';
 import type { PoolSettings } from './pool-options.js';
 import type { Task } from './task.js';
@@ -53,12 +53,13 @@ function workerStart(settings: PoolSettings): {
     resourceLimits: settings.resourceLimits,
     env: settings.env,
     execArgv: settings.execArgv,
+    scheduling: settings.scheduling,
   };
   return { binaries, start };
 }
 
 export class PoolWorker {
-  endpoint!: WorkerEndpoint<CallMessage>;
+  endpoint!: StartedWorker<CallMessage>;
   /** Sent and unanswered, oldest first: the first one is running (the worker runs in order). */
   readonly inFlight: Task[] = [];
   /** Function ids whose source this worker already received. */

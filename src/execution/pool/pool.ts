@@ -5,6 +5,7 @@ import { atCallSite, invalidArgument } from '../../errors.js';
 import type { FunctionSource } from '../../protocol/messages.js';
 import { moduleHref, type ModuleRef } from '../module-ref.js';
 import { PoolEngine } from './pool-engine.js';
+import type { SchedulingReport } from '../../platform/scheduling.js';
 import {
   closeIsForced,
   poolSettings,
@@ -116,6 +117,21 @@ export class Pool implements AsyncDisposable {
   /** Threads, queue and per-task timing percentiles. */
   stats(): PoolStats {
     return this.#engine.stats();
+  }
+
+  /**
+   * What the OS applied to each pool thread (a child's main thread with `kind: 'process'`) that
+   * is alive and has booted, one report per thread, in start order: policy, realtime priority,
+   * nice, CPUs, `tid`, and whether it fell back (`priorityFallback: 'normal'`). Empty when the
+   * pool was given neither `priority` nor `cpus`, and before any thread booted. A snapshot.
+   *
+   * @example
+   * const pool = new Pool({ maxThreads: 2, priority: 'background', cpus: [0] });
+   * await pool.run(url, 'warmUp');
+   * pool.scheduling(); // [{ policy: 'idle', priority: 0, nice: 0, cpus: [0], fallback: false, tid: 4251, ... }]
+   */
+  scheduling(): SchedulingReport[] {
+    return this.#engine.scheduling();
   }
 
   /**

@@ -54,7 +54,13 @@ export class StartGate {
 }
 
 function startFailedError(error: unknown): KeelError {
-  if (error instanceof KeelError && error.code === 'ERR_START_FAILED') return error;
+  // ERR_PERMISSION: the OS refused the pool's scheduling class, which says how to grant it.
+  if (
+    error instanceof KeelError &&
+    (error.code === 'ERR_START_FAILED' || error.code === 'ERR_PERMISSION')
+  ) {
+    return error;
+  }
   const reason = error instanceof Error ? error.message : String(error);
   return new KeelError('ERR_START_FAILED', `could not start a pool thread: ${reason}`, {
     cause: error,
@@ -63,5 +69,5 @@ function startFailedError(error: unknown): KeelError {
 
 /** One error per rejected call: each caller's stack is appended to its own copy. */
 export function sameFailure(failure: KeelError): KeelError {
-  return new KeelError('ERR_START_FAILED', failure.message, { cause: failure.cause });
+  return new KeelError(failure.code, failure.message, { cause: failure.cause });
 }

@@ -11,10 +11,14 @@ import type { FromRemote, ToRemote } from '../../protocol/messages.js';
 import {
   describeExit,
   describeStartExit,
-  type WorkerEndpoint,
   type WorkerExit,
 } from '../../transport/caller/endpoint.js';
-import { startWorker } from '../../transport/caller/worker-start.js';
+import {
+  bootRefusal,
+  startWorker,
+  type StartedWorker,
+} from '../../transport/caller/worker-start.js';
+import type { SchedulingReport } from '../../platform/scheduling.js';
 import type { SpawnSettings } from './spawn-options.js';
 import { deferred } from '../deferred.js';
 import { setLongTimeout, type LongTimeout } from '../../timers/long-timeout.js';
@@ -38,7 +42,7 @@ const kStartKillGraceMs = 2_000;
 
 export class RemoteController {
   readonly #settings: SpawnSettings;
-  readonly #endpoint: WorkerEndpoint<ToRemote>;
+  readonly #endpoint: StartedWorker<ToRemote>;
   /** Unanswered calls in call order; the first one is running. */
   readonly #pending = new Map<number, PendingCall>();
   #nextId = 1;
@@ -69,6 +73,7 @@ export class RemoteController {
           resourceLimits: settings.resourceLimits,
           env: settings.env,
           execArgv: settings.execArgv,
+          scheduling: settings.scheduling,
         },
         {
           onMessage: (message) => {
@@ -94,6 +99,11 @@ export class RemoteController {
 
   get kind(): 'thread' | 'process' {
     return this.#settings.kind;
+  }
+
+  /** What the OS applied to the remote's thread (or process); undefined when none was asked. */
+  get scheduling(): SchedulingReport | undefined {
+    return this.#endpoint.scheduling;
   }
 
   /**
@@ -277,13 +287,15 @@ export class RemoteController {
     // fails the start (with what it wrote to stderr), or spawn would wait for ever.
     if (this.#state === 'starting') {
       this.#failStart(
-        new KeelError(
-          'ERR_START_FAILED',
-          describeStartExit(`remote ${this.kind}`, exit, this.#booted),
-          {
-            cause: exit.error,
-          },
-        ),
+        // A refused scheduling class (ERR_PERMISSION) is reported as such.
+        bootRefusal(exit) ??
+          new KeelError(
+            'ERR_START_FAILED',
+            describeStartExit(`remote ${this.kind}`, exit, this.#booted),
+            {
+              cause: exit.error,
+            },
+          ),
       );
     }
     if (this.#state === 'closing') {

@@ -6,6 +6,7 @@ import { KeelError, abortReason, atCallSite, invalidArgument } from '../../error
 import { closeOwnedArena } from '../arena-option.js';
 import { moduleHref, type ModuleRef } from '../module-ref.js';
 import { RemoteController } from './remote-controller.js';
+import type { SchedulingReport } from '../../platform/scheduling.js';
 import type { FactoryArgs, FactoryName, FactoryProduct, Remote } from './remote-types.js';
 import {
   closeTimeoutMs,
@@ -121,6 +122,23 @@ export async function close(remote: Remote<unknown>, options?: RemoteCloseOption
   } catch (error) {
     throw atCallSite(error, close);
   }
+}
+
+/**
+ * What the OS applied to a remote's worker thread (or, for `kind: 'process'`, its child's main
+ * thread) when spawn was given `priority` or `cpus`: policy, realtime priority, nice, CPUs, and
+ * whether it fell back (`priorityFallback: 'normal'`). Undefined when neither was given. A
+ * function beside the remote, like `close`: every property of the remote itself is the
+ * object's. Throws ERR_INVALID_ARGUMENT for anything but a remote of `spawn`.
+ *
+ * @example
+ * const policy = await spawn(policyUrl, 'makePolicy', [], { priority: 'background' });
+ * scheduling(policy); // { policy: 'idle', priority: 0, nice: 0, cpus: [0, 1], fallback: false, ... }
+ */
+export function scheduling(remote: Remote<unknown>): SchedulingReport | undefined {
+  const controller = controllerOf(remote);
+  if (!controller) throw invalidArgument('remote', 'a remote returned by spawn', remote);
+  return controller.scheduling;
 }
 
 /** The controller behind a remote; undefined for anything else (null, numbers, other proxies). */

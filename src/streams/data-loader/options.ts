@@ -14,6 +14,12 @@ import {
   checkTimeoutMs,
 } from '../../options/checks.js';
 import { checkOptions, type OptionKeys } from '../../options/known-keys.js';
+import {
+  kSchedulingKeys,
+  pickSchedulingOptions,
+  schedulingRequest,
+  type SchedulingOptions,
+} from '../../options/scheduling-options.js';
 import type { ChunkCollateSpec, DatasetSpec, ExportSpec } from '../../protocol/loader-messages.js';
 import { defaultCollate } from '../../tensors/collate.js';
 
@@ -49,8 +55,13 @@ export type DatasetOption =
  */
 export type CollateOption<B> = ModuleExport | ((samples: unknown[]) => B | PromiseLike<B>);
 
-/** Options of `new DataLoader()`. */
-export interface DataLoaderOptions<B = unknown> {
+/**
+ * Options of `new DataLoader()`. `priority`, `rtPriority`, `cpus` and `priorityFallback` give
+ * every worker's thread (a child's main thread with `kind: 'process'`) a scheduling class and
+ * CPUs before the dataset loads (docs/realtime.md, "Scheduling"): `priority: 'background'`
+ * keeps loading off a control loop's CPU time.
+ */
+export interface DataLoaderOptions<B = unknown> extends SchedulingOptions {
   /** The dataset every worker loads once. See `DatasetOption`. */
   readonly dataset: DatasetOption;
   /** Samples per batch (the last batch may be smaller unless `dropLast`). */
@@ -130,6 +141,7 @@ const kLoaderOptionKeys: OptionKeys<DataLoaderOptions> = {
   timeoutMs: true,
   arena: true,
   workerInit: true,
+  ...kSchedulingKeys,
 };
 
 type DatasetObject = Exclude<DatasetOption, ModuleRef>;
@@ -161,6 +173,8 @@ export interface LoaderSettings {
   /** The arena was made from options: the loader closes it. */
   readonly ownsArena: boolean;
   readonly workerInit: ExportSpec | undefined;
+  /** The scheduling options, checked, handed to every worker's spawn. */
+  readonly scheduling: SchedulingOptions;
 }
 
 /** Validates every option before anything starts; throws ERR_INVALID_ARGUMENT. */
@@ -192,10 +206,14 @@ export function loaderSettings(options: unknown): LoaderSettings {
     workerInit:
       options.workerInit === undefined ? undefined : exportSpec('workerInit', options.workerInit),
   };
+  // Checked here (ERR_INVALID_ARGUMENT, ERR_UNSUPPORTED without the native layer), applied by
+  // each worker's spawn.
+  schedulingRequest(options);
+  const scheduling = pickSchedulingOptions(options);
   checkProcessArena(settings.kind, options.arena);
   // Last: an arena made from options allocates its memory, so everything else is checked first.
   const { arena, owned } = arenaFromOption(options.arena);
-  return { ...settings, arena, ownsArena: owned };
+  return { ...settings, arena, ownsArena: owned, scheduling };
 }
 
 function datasetSpec(option: DatasetOption | undefined): DatasetSpec {

@@ -119,9 +119,13 @@ export class WorkerTeam {
   }
 }
 
-/** How each worker is spawned: a thread or a child process, sharing the loader's arena if any. */
+/**
+ * How each worker is spawned: a thread or a child process, sharing the loader's arena if any,
+ * with the loader's scheduling class and CPUs.
+ */
 function spawnOptions(settings: LoaderSettings): SpawnOptions {
-  return settings.arena ? { kind: settings.kind, arena: settings.arena } : { kind: settings.kind };
+  const common = { kind: settings.kind, ...settings.scheduling };
+  return settings.arena ? { ...common, arena: settings.arena } : common;
 }
 
 function workerSpec(settings: LoaderSettings, workerIndex: number): LoaderWorkerSpec {

@@ -3,8 +3,10 @@
  * transport that reaches it (a thread over a fast lane, a thread over its port, or a child
  * process). The one place Pool, spawn, iterateInWorker and RealtimeLoop.inWorker start workers.
  */
-import type { WorkerBootData } from '../../protocol/messages.js';
-import type { EndpointHandlers, WorkerEndpoint } from './endpoint.js';
+import { deserializeError, KeelError } from '../../errors.js';
+import type { SchedulingReport, SchedulingRequest } from '../../platform/scheduling.js';
+import type { FromWorkerBoot, WorkerBootData } from '../../protocol/messages.js';
+import type { EndpointHandlers, WorkerEndpoint, WorkerExit } from './endpoint.js';
 import { startLaneThread } from './lane-thread.js';
 import { loaderHooksForWorkers } from './loader-hooks.js';
 import { startProcess } from './process.js';
@@ -35,6 +37,20 @@ export interface WorkerStart {
    * `--test`, ...) among them is ERR_START_FAILED. Absent: the caller's, without those flags.
    */
   readonly execArgv?: readonly string[] | undefined;
+  /**
+   * The scheduling class and CPUs the worker applies to its thread (a child: its main thread)
+   * before anything else. A refusal ends the worker: its exit carries the error (`bootRefusal`).
+   */
+  readonly scheduling?: SchedulingRequest | undefined;
+}
+
+/** A started keel worker: its endpoint, and what its boot reported. */
+export interface StartedWorker<Out> extends WorkerEndpoint<Out> {
+  /**
+   * What the OS applied to the worker's thread, once its boot said so (before its 'ready');
+   * undefined until then, and when no scheduling was asked for.
+   */
+  readonly scheduling: SchedulingReport | undefined;
 }
 
 /** How each role's thread is reached from its caller. */
@@ -51,13 +67,30 @@ const kThreadChannels: Readonly<
 };
 
 /** What a keel worker of `role` gets at boot. */
-export function workerBootData(role: WorkerRole, arena: unknown): WorkerBootData {
+export function workerBootData(
+  role: WorkerRole,
+  arena: unknown,
+  scheduling?: SchedulingRequest,
+): WorkerBootData {
   return {
     keel: 1,
     role,
     loaderHooks: loaderHooksForWorkers(),
     ...(arena ? { arena } : {}),
+    ...(scheduling ? { scheduling } : {}),
   };
+}
+
+/** The errors boots reported before exiting (see `bootRefusal`). */
+const refusals = new WeakSet<object>();
+
+/**
+ * The error a worker's boot failed with (ERR_PERMISSION: the OS refused its scheduling class),
+ * when that is how it ended: an engine fails the start with it as is, not as ERR_START_FAILED.
+ */
+export function bootRefusal(exit: WorkerExit): KeelError | undefined {
+  const { error } = exit;
+  return error instanceof KeelError && refusals.has(error) ? error : undefined;
 }
 
 /**
@@ -68,8 +101,22 @@ export function workerBootData(role: WorkerRole, arena: unknown): WorkerBootData
 export function startWorker<In, Out>(
   start: WorkerStart,
   handlers: EndpointHandlers<In>,
+): StartedWorker<Out> {
+  const boot = new BootReports<In>(handlers);
+  const endpoint = startEndpoint<In, Out>(start, boot.handlers);
+  return {
+    ...endpoint,
+    get scheduling() {
+      return boot.scheduling;
+    },
+  };
+}
+
+function startEndpoint<In, Out>(
+  start: WorkerStart,
+  handlers: EndpointHandlers<In>,
 ): WorkerEndpoint<Out> {
-  const bootData = workerBootData(start.role, start.arena);
+  const bootData = workerBootData(start.role, start.arena, start.scheduling);
   const execArgv = workerExecArgv(start.kind, start.execArgv);
   const common = { bootData, env: start.env, execArgv };
   if (start.kind === 'process') {
@@ -84,4 +131,43 @@ export function startWorker<In, Out>(
     callerSpinUs === undefined ? thread : { ...thread, callerSpinUs },
     handlers,
   );
+}
+
+/**
+ * Takes a boot's own messages ('scheduled', 'boot-failed') off a worker's stream before its
+ * role's engine sees it, and hands a boot failure to the engine as the exit's error.
+ */
+class BootReports<In> {
+  scheduling: SchedulingReport | undefined;
+  #refusal: KeelError | undefined;
+  readonly handlers: EndpointHandlers<In>;
+
+  constructor(inner: EndpointHandlers<In>) {
+    this.handlers = {
+      onMessage: (message) => {
+        if (!this.#take(message)) inner.onMessage(message);
+      },
+      onExit: (exit) => {
+        inner.onExit(this.#refusal ? { ...exit, error: this.#refusal } : exit);
+      },
+    };
+  }
+
+  /** True when `message` was the boot's own. */
+  #take(message: unknown): boolean {
+    const boot = message as FromWorkerBoot;
+    if (boot.type === 'scheduled') this.scheduling = boot.report;
+    else if (boot.type === 'boot-failed') this.#refusal = asRefusal(deserializeError(boot.error));
+    else return false;
+    return true;
+  }
+}
+
+function asRefusal(error: unknown): KeelError {
+  const refusal =
+    error instanceof KeelError
+      ? error
+      : new KeelError('ERR_START_FAILED', 'the worker failed to boot', { cause: error });
+  refusals.add(refusal);
+  return refusal;
 }
