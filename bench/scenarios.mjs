@@ -525,7 +525,7 @@ export const scenarios = [
     group: 'realtime',
     title:
       'Headline: a 1 kHz control loop beside a 5 ms policy at 100 Hz and 1.2 MB frames at 60 Hz',
-    note: "The demo's robot scene (demo/scene/); one condition per row, each in its own process. Policy: the demo's MLP calibrated to ~5 ms, through keel spawn (thread), a 1-thread keel Pool, piscina (1 thread) or comlink (Node adapter), or inline on the main thread. Frames: a keel camera worker assigning a SharedObject, or a plain worker posting them (clone). Three phases of 5 s (--quick: 1 s): a RealtimeLoop on the main thread ('main-loop'); RealtimeLoop.inWorker with its default spinUs 200 ('inWorker'; the main thread relays the policy calls); the same with spinUs 1000 ('spinning'). Jitter: tick lateness after its deadline (stats(), µs; under 1,000 by construction: later ticks are missed, of 5,000). ELD: monitorLoop on the main thread during that phase (µs). Scheduling (SPEC §8): 'keel-busy' adds three busy threads (plain workers computing without pause, normal priority) to keel's scene, more runnable threads than CPUs; 'keel-realtime' is the same with the inWorker loop at priority 'realtime' (SCHED_FIFO 80) and the policy's worker at priority 'background' (SCHED_IDLE).",
+    note: "The demo's robot scene (demo/scene/); one condition per row, each in its own process. Policy: the demo's MLP calibrated to ~5 ms, through keel spawn (thread), a 1-thread keel Pool, piscina (1 thread) or comlink (Node adapter), or inline on the main thread. Frames: a keel camera worker assigning a SharedObject, or a plain worker posting them (clone). Three phases of 5 s (--quick: 1 s): a RealtimeLoop on the main thread ('main-loop'); RealtimeLoop.inWorker with its default spinUs 200 ('inWorker'; the main thread relays the policy calls); the same with spinUs 1000 ('spinning'). Jitter: tick lateness after its deadline (stats(), µs; under 1,000 by construction: later ticks are missed, of 5,000). ELD: monitorLoop on the main thread during that phase (µs). Scheduling (SPEC §8): 'keel-busy' adds three busy threads (plain workers computing without pause, normal priority) to keel's scene, more runnable threads than CPUs; 'keel-realtime' is the same load with scheduling classes: the inWorker loop at priority 'realtime' (SCHED_FIFO 80), the policy's worker and the three busy threads (here the threads of a keel Pool, as batch work given to keel) at priority 'background' (SCHED_IDLE).",
     cell: 'headline.mjs',
     subject: 'keel',
     others: ['keel-pool', 'keel-postmessage', 'keel-busy', 'keel-realtime'],
@@ -540,7 +540,7 @@ export const scenarios = [
       comlink: 'comlink, SharedObject frames',
       'comlink-postmessage': 'comlink, postMessage frames',
       'keel-busy': 'keel spawn + 3 busy threads, normal priority',
-      'keel-realtime': "keel spawn + 3 busy threads: loop 'realtime', policy 'background'",
+      'keel-realtime': "keel spawn + 3 busy threads: loop 'realtime', policy and busy 'background'",
       idle: 'idle: the loops alone',
       inline: 'policy inline on main',
     },
