@@ -8,14 +8,12 @@ import { KeelError } from 'keel';
 import { QueuePool } from 'keel/queue';
 import { eventually, rejectionOf } from './helpers.ts';
 import {
-  copyOfFixtures,
   kCallerRoot,
   kNeedsRedis,
   kTasks,
   RedisServer,
-  startWorker,
-  uniqueQueue,
-  type WorkerProcess,
+  startQueueRig,
+  type QueueRig,
 } from './queue-helpers.ts';
 
 // timeoutMs and signal withdraw a job wherever it is: a waiting job is removed from the queue
@@ -24,31 +22,22 @@ import {
 
 describe('QueuePool timeout, abort and priority', { ...kNeedsRedis, timeout: 60_000 }, () => {
   let redis: RedisServer;
-  let fixtures: ReturnType<typeof copyOfFixtures>;
-  let worker: WorkerProcess;
   let pool: QueuePool;
   let marks: string;
-  const queue = uniqueQueue('abort');
+  let queue: string;
+  let rig: QueueRig;
 
   before(async () => {
-    redis = await RedisServer.start();
-    fixtures = copyOfFixtures();
     marks = mkdtempSync(join(tmpdir(), 'keel-queue-marks-'));
-    worker = await startWorker(redis.url, queue, fixtures.root, [
-      '--threads',
-      '1',
-      '--concurrency',
-      '1',
-    ]);
+    rig = await startQueueRig('abort', ['--threads', '1', '--concurrency', '1']);
+    ({ redis, queue } = rig);
     pool = new QueuePool({ connection: redis.url, queue, root: kCallerRoot });
   });
 
   after(async () => {
     await pool?.close({ force: true });
-    await worker?.kill();
-    fixtures?.remove();
     rmSync(marks, { recursive: true, force: true });
-    await redis?.stop();
+    await rig?.stop();
   });
 
   const started = (id: string): boolean => existsSync(join(marks, `${id}.started`));

@@ -16,9 +16,9 @@ import {
   kNeedsRedis,
   kTasks,
   RedisServer,
-  startWorker,
+  startQueueRig,
+  type QueueRig,
   uniqueQueue,
-  type WorkerProcess,
 } from './queue-helpers.ts';
 
 // close() waits for the answers of runs in flight; close({ force }) rejects them with
@@ -28,25 +28,22 @@ import {
 describe('QueuePool close', { ...kNeedsRedis, timeout: 60_000 }, () => {
   let redis: RedisServer;
   let fixtures: ReturnType<typeof copyOfFixtures>;
-  let worker: WorkerProcess;
   let marks: string;
   let inspect: Redis;
-  const queue = uniqueQueue('close');
+  let queue: string;
+  let rig: QueueRig;
 
   before(async () => {
-    redis = await RedisServer.start();
-    fixtures = copyOfFixtures();
     marks = mkdtempSync(join(tmpdir(), 'keel-queue-marks-'));
-    worker = await startWorker(redis.url, queue, fixtures.root, ['--threads', '1']);
+    rig = await startQueueRig('close', ['--threads', '1']);
+    ({ redis, fixtures, queue } = rig);
     inspect = new Redis(redis.url);
   });
 
   after(async () => {
     inspect?.disconnect();
-    await worker?.kill();
-    fixtures?.remove();
     rmSync(marks, { recursive: true, force: true });
-    await redis?.stop();
+    await rig?.stop();
   });
 
   const newPool = (): QueuePool =>

@@ -177,3 +177,38 @@ let nextQueue = 0;
 export function uniqueQueue(label: string): string {
   return `${label}-${process.pid}-${++nextQueue}`;
 }
+
+/** What most queue test files start with: one Redis, a copy of the fixtures, one worker. */
+export interface QueueRig {
+  readonly redis: RedisServer;
+  readonly fixtures: { root: string; remove: () => void };
+  readonly worker: WorkerProcess;
+  /** A queue name no other test uses; the worker serves it. */
+  readonly queue: string;
+  /** Kills the worker, removes the fixtures' copy, stops Redis. */
+  stop(): Promise<void>;
+}
+
+/** Starts a QueueRig whose worker gets `workerFlags`; undoes what started if a step fails. */
+export async function startQueueRig(
+  label: string,
+  workerFlags: readonly string[] = [],
+): Promise<QueueRig> {
+  const queue = uniqueQueue(label);
+  const redis = await RedisServer.start();
+  const fixtures = copyOfFixtures();
+  let worker: WorkerProcess;
+  try {
+    worker = await startWorker(redis.url, queue, fixtures.root, workerFlags);
+  } catch (error) {
+    fixtures.remove();
+    await redis.stop();
+    throw error;
+  }
+  const stop = async (): Promise<void> => {
+    await worker.kill();
+    fixtures.remove();
+    await redis.stop();
+  };
+  return { redis, fixtures, worker, queue, stop };
+}

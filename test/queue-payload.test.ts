@@ -4,14 +4,12 @@ import { KeelError } from 'keel';
 import { QueuePool } from 'keel/queue';
 import { rejectionOf } from './helpers.ts';
 import {
-  copyOfFixtures,
   kCallerRoot,
   kNeedsRedis,
   kTasks,
   RedisServer,
-  startWorker,
-  uniqueQueue,
-  type WorkerProcess,
+  startQueueRig,
+  type QueueRig,
 } from './queue-helpers.ts';
 
 // maxPayloadBytes is a wall: arguments larger once serialized are refused before anything is
@@ -19,15 +17,13 @@ import {
 
 describe('QueuePool payload limits', { ...kNeedsRedis, timeout: 60_000 }, () => {
   let redis: RedisServer;
-  let fixtures: ReturnType<typeof copyOfFixtures>;
-  let worker: WorkerProcess;
   let pool: QueuePool;
-  const queue = uniqueQueue('payload');
+  let queue: string;
+  let rig: QueueRig;
 
   before(async () => {
-    redis = await RedisServer.start();
-    fixtures = copyOfFixtures();
-    worker = await startWorker(redis.url, queue, fixtures.root, ['--threads', '1']);
+    rig = await startQueueRig('payload', ['--threads', '1']);
+    ({ redis, queue } = rig);
     pool = new QueuePool({
       connection: redis.url,
       queue,
@@ -38,9 +34,7 @@ describe('QueuePool payload limits', { ...kNeedsRedis, timeout: 60_000 }, () => 
 
   after(async () => {
     await pool?.close();
-    await worker?.kill();
-    fixtures?.remove();
-    await redis?.stop();
+    await rig?.stop();
   });
 
   it('arguments over maxPayloadBytes are ERR_INVALID_ARGUMENT before anything is queued', async () => {

@@ -11,8 +11,8 @@ import {
   kNeedsRedis,
   kTasks,
   RedisServer,
-  startWorker,
-  uniqueQueue,
+  startQueueRig,
+  type QueueRig,
   type WorkerProcess,
 } from './queue-helpers.ts';
 import { rejectionOf } from './helpers.ts';
@@ -26,20 +26,18 @@ describe('QueuePool values and errors', { ...kNeedsRedis, timeout: 60_000 }, () 
   let fixtures: ReturnType<typeof copyOfFixtures>;
   let worker: WorkerProcess;
   let pool: QueuePool;
-  const queue = uniqueQueue('values');
+  let queue: string;
+  let rig: QueueRig;
 
   before(async () => {
-    redis = await RedisServer.start();
-    fixtures = copyOfFixtures();
-    worker = await startWorker(redis.url, queue, fixtures.root);
+    rig = await startQueueRig('values');
+    ({ redis, fixtures, worker, queue } = rig);
     pool = new QueuePool({ connection: redis.url, queue, root: kCallerRoot });
   });
 
   after(async () => {
     await pool?.close();
-    await worker?.kill();
-    fixtures?.remove();
-    await redis?.stop();
+    await rig?.stop();
   });
 
   it('runs the module under the worker root, not the path the caller named', async () => {
