@@ -1,9 +1,15 @@
 /**
  * `QueuePool`: keel's Pool, across machines. The public front; `QueueEngine` does the work.
  */
-import { atCallSite, invalidArgument } from '../errors.js';
+import { atCallSite } from '../errors.js';
 import type { ModuleRef } from '../execution/module-ref.js';
 import type { PoolModule } from '../execution/pool/pool.js';
+import {
+  checkArgs,
+  checkExportName,
+  moduleProxy,
+  refuseModuleOptions,
+} from '../execution/pool/module-proxy.js';
 import { kTaskPool } from '../streams/pipeline/task.js';
 import { portableModulePath } from './module-path.js';
 import { encodeValue } from './payload.js';
@@ -67,10 +73,8 @@ export class QueuePool implements AsyncDisposable {
   ): Promise<R> {
     try {
       const module = portableModulePath(moduleRef, this.#root);
-      if (typeof exportName !== 'string' || exportName.length === 0) {
-        throw invalidArgument('exportName', 'a non-empty string', exportName);
-      }
-      if (!Array.isArray(args)) throw invalidArgument('args', 'an array', args);
+      checkExportName(exportName);
+      checkArgs(args);
       const checked = runOptions(options);
       const bytes = encodeValue(args, 'args', this.#maxPayloadBytes);
       return (await this.#engine.run({ module, exportName, args: bytes }, checked)) as R;
@@ -89,27 +93,9 @@ export class QueuePool implements AsyncDisposable {
   module<M extends object>(moduleRef: ModuleRef): PoolModule<M> {
     // A JavaScript caller may pass what the types forbid.
     // eslint-disable-next-line prefer-rest-params
-    const extra: unknown[] = Array.prototype.slice.call(arguments, 1);
-    if (extra.length > 0) {
-      throw invalidArgument(
-        'queuePool.module(moduleRef)',
-        "called with one argument (per-call options are run's)",
-        extra[0],
-      );
-    }
+    refuseModuleOptions('queuePool.module(moduleRef)', Array.prototype.slice.call(arguments, 1));
     portableModulePath(moduleRef, this.#root);
-    const functions = new Map<string, (...args: unknown[]) => Promise<unknown>>();
-    return new Proxy({} as PoolModule<M>, {
-      get: (_target, property) => {
-        if (typeof property !== 'string' || property === 'then') return undefined;
-        let fn = functions.get(property);
-        if (!fn) {
-          fn = (...args: unknown[]) => this.run(moduleRef, property, args);
-          functions.set(property, fn);
-        }
-        return fn;
-      },
-    });
+    return moduleProxy<M>((exportName, args) => this.run(moduleRef, exportName, args));
   }
 
   /** This caller's runs: pending, completed, failed, round-trip percentiles, connection. */

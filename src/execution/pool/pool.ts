@@ -1,10 +1,11 @@
 /**
  * `Pool`: stateless functions on worker threads. The public front; `PoolEngine` does the work.
  */
-import { atCallSite, invalidArgument } from '../../errors.js';
+import { atCallSite } from '../../errors.js';
 import type { FunctionSource } from '../../protocol/messages.js';
 import { moduleHref, type ModuleRef } from '../module-ref.js';
 import { PoolEngine } from './pool-engine.js';
+import { checkArgs, checkExportName, moduleProxy, refuseModuleOptions } from './module-proxy.js';
 import type { SchedulingReport } from '../../platform/scheduling.js';
 import {
   closeIsForced,
@@ -91,27 +92,9 @@ export class Pool implements AsyncDisposable {
   module<M extends object>(moduleRef: ModuleRef): PoolModule<M> {
     // A JavaScript caller may pass what the types forbid.
     // eslint-disable-next-line prefer-rest-params
-    const extra: unknown[] = Array.prototype.slice.call(arguments, 1);
-    if (extra.length > 0) {
-      throw invalidArgument(
-        'pool.module(moduleRef)',
-        "called with one argument (per-call options are run's)",
-        extra[0],
-      );
-    }
+    refuseModuleOptions('pool.module(moduleRef)', Array.prototype.slice.call(arguments, 1));
     const href = this.#href(moduleRef);
-    const functions = new Map<string, (...args: unknown[]) => Promise<unknown>>();
-    return new Proxy({} as PoolModule<M>, {
-      get: (_target, property) => {
-        if (typeof property !== 'string' || property === 'then') return undefined;
-        let fn = functions.get(property);
-        if (!fn) {
-          fn = (...args: unknown[]) => this.run(href, property, args);
-          functions.set(property, fn);
-        }
-        return fn;
-      },
-    });
+    return moduleProxy<M>((exportName, args) => this.run(href, exportName, args));
   }
 
   /** Threads, queue and per-task timing percentiles. */
@@ -169,15 +152,4 @@ export class Pool implements AsyncDisposable {
     }
     return href;
   }
-}
-
-function checkExportName(exportName: unknown): asserts exportName is string {
-  if (typeof exportName !== 'string' || exportName.length === 0) {
-    throw invalidArgument('exportName', 'a non-empty string', exportName);
-  }
-}
-
-function checkArgs(args: unknown): readonly unknown[] {
-  if (!Array.isArray(args)) throw invalidArgument('args', 'an array', args);
-  return args;
 }
