@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { SharedObject } from 'keel';
-import { Program, keelSegments, uniqueName } from './shared-object-machine-helpers.js';
+import {
+  Program,
+  isWhole,
+  keelSegments,
+  killWritersMidAssign,
+  uniqueName,
+} from './shared-object-machine-helpers.js';
 import { kNeedsPython, pythonPeer, runPythonPeer } from './python-helpers.js';
 
 // Between Node and Python, at full speed: no reader in either language sees a torn 1.2 MB frame
@@ -13,12 +19,6 @@ const kSegmentsBefore = keelSegments();
 after(() => {
   assert.deepEqual(keelSegments(), kSegmentsBefore, 'the tests left segments in /dev/shm');
 });
-
-/** Whether every byte of `frame` equals its first (memcmp of the frame against itself shifted by one). */
-function isWhole(frame: Uint8Array): boolean {
-  const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-  return bytes.compare(bytes, 1, bytes.length, 0, bytes.length - 1) === 0;
-}
 
 function createFrameSlot(label: string): { name: string; slot: SharedObject<Uint8Array> } {
   const name = uniqueName(label);
@@ -84,23 +84,10 @@ test(
   kNeedsPython,
   async () => {
     const { name, slot } = createFrameSlot('py-killed');
-    const frame = new Uint8Array(kFrameBytes);
     try {
-      for (let round = 1; round <= 10; round++) {
-        const writer = pythonPeer(['assign-frames', name, '0']);
-        assert.equal(await writer.next(), 'started');
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
-        writer.child.kill('SIGKILL');
-        assert.equal((await writer.exited).signal, 'SIGKILL');
-        slot.fetchInto(frame);
-        assert.ok(isWhole(frame), `round ${round}: the frame read after the kill is torn`);
-        const startMs = performance.now();
-        slot.assign(new Uint8Array(kFrameBytes).fill(round));
-        const assignMs = performance.now() - startMs;
-        assert.ok(assignMs < 1000, `round ${round}: assign took ${assignMs} ms`);
-        slot.fetchInto(frame);
-        assert.ok(isWhole(frame) && frame[0] === round, `round ${round}: read back ${frame[0]}`);
-      }
+      await killWritersMidAssign(slot, kFrameBytes, 10, () =>
+        pythonPeer(['assign-frames', name, '0']),
+      );
     } finally {
       SharedObject.unlink(name);
     }

@@ -1,4 +1,5 @@
 /** Helpers of the machine-scope SharedObject tests: separate Node programs and /dev/shm checks. */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -101,4 +102,39 @@ export async function runProgram(
   const line = await program.next();
   await program.succeeded();
   return line;
+}
+
+/** Whether every byte of `frame` equals its first (memcmp of the frame against itself shifted by one). */
+export function isWhole(frame: Uint8Array): boolean {
+  const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  return bytes.compare(bytes, 1, bytes.length, 0, bytes.length - 1) === 0;
+}
+
+/**
+ * `rounds` times: starts a writer assigning frames to `slot` at full speed, SIGKILLs it at a
+ * random point, then checks that the slot reads whole and that an assign here recovers the lock
+ * (bounded at 1 s: a recovery must not wait for a dead holder) and reads back.
+ */
+export async function killWritersMidAssign(
+  slot: { fetchInto(out: Uint8Array): unknown; assign(value: Uint8Array): unknown },
+  frameBytes: number,
+  rounds: number,
+  startWriter: () => Program,
+): Promise<void> {
+  const frame = new Uint8Array(frameBytes);
+  for (let round = 1; round <= rounds; round++) {
+    const writer = startWriter();
+    assert.equal(await writer.next(), 'started');
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
+    writer.child.kill('SIGKILL');
+    assert.equal((await writer.exited).signal, 'SIGKILL');
+    slot.fetchInto(frame);
+    assert.ok(isWhole(frame), `round ${round}: the frame read after the kill is torn`);
+    const startMs = performance.now();
+    slot.assign(new Uint8Array(frameBytes).fill(round));
+    const assignMs = performance.now() - startMs;
+    assert.ok(assignMs < 1000, `round ${round}: assign took ${assignMs} ms`);
+    slot.fetchInto(frame);
+    assert.ok(isWhole(frame) && frame[0] === round, `round ${round}: read back ${frame[0]}`);
+  }
 }

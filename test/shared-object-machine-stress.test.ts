@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { SharedObject } from 'keel';
-import { Program, keelSegments, uniqueName } from './shared-object-machine-helpers.js';
+import {
+  Program,
+  isWhole,
+  keelSegments,
+  killWritersMidAssign,
+  uniqueName,
+} from './shared-object-machine-helpers.js';
 import { kNeedsNative } from './helpers.ts';
 
 // Across processes a reader never sees a torn frame while a writer assigns at full speed, and a
@@ -12,12 +18,6 @@ const kSegmentsBefore = keelSegments();
 after(() => {
   assert.deepEqual(keelSegments(), kSegmentsBefore, 'the tests left segments in /dev/shm');
 });
-
-/** Whether every byte of `frame` equals its first (memcmp of the frame against itself shifted by one). */
-function isWhole(frame: Uint8Array): boolean {
-  const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-  return bytes.compare(bytes, 1, bytes.length, 0, bytes.length - 1) === 0;
-}
 
 test(
   'a reader in this process never sees a torn 1.2 MB frame while another process assigns at full speed',
@@ -59,23 +59,13 @@ test(
   async () => {
     const name = uniqueName('killed');
     const slot = SharedObject.create(name, new Uint8Array(kFrameBytes), { scope: 'machine' });
-    const frame = new Uint8Array(kFrameBytes);
     try {
-      for (let round = 1; round <= 20; round++) {
-        const writer = new Program('shared-object-machine-writer.mjs', [name, '0']);
-        assert.equal(await writer.next(), 'started');
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
-        writer.child.kill('SIGKILL');
-        assert.equal((await writer.exited).signal, 'SIGKILL');
-        slot.fetchInto(frame);
-        assert.ok(isWhole(frame), `round ${round}: the frame read after the kill is torn`);
-        const startMs = performance.now();
-        slot.assign(new Uint8Array(kFrameBytes).fill(round));
-        const assignMs = performance.now() - startMs;
-        assert.ok(assignMs < 1000, `round ${round}: assign took ${assignMs} ms`);
-        slot.fetchInto(frame);
-        assert.ok(isWhole(frame) && frame[0] === round, `round ${round}: read back ${frame[0]}`);
-      }
+      await killWritersMidAssign(
+        slot,
+        kFrameBytes,
+        20,
+        () => new Program('shared-object-machine-writer.mjs', [name, '0']),
+      );
     } finally {
       SharedObject.unlink(name);
     }
