@@ -67,12 +67,12 @@ export function runScript(
 
 /** Resolves once `done()` is true (polled every 5 ms); fails the test after `limitMs` (5 s). */
 export async function eventually(
-  done: () => boolean,
+  done: () => boolean | Promise<boolean>,
   what: string,
   limitMs = 5_000,
 ): Promise<void> {
   const deadline = Date.now() + limitMs;
-  while (!done()) {
+  while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
