@@ -81,7 +81,9 @@ napi_value Wait(napi_env env, napi_callback_info info) {
 
 // wake(int32Array, index, count): how many waiters were woken, in any process. count Infinity
 // (or any count above INT_MAX) wakes all. This thread's own async waits on the word are settled
-// directly, whatever `count` (see SettleWaitsOn).
+// directly, whatever `count` (see SettleWaitsOn), and first: io_uring waits are withdrawn from
+// the kernel so that they take none of the count (a waiter thread still asleep on the word may
+// take one); then up to `count` other waiters are woken.
 napi_value Wake(napi_env env, napi_callback_info info) {
   napi_value args[3];
   if (!GetArgs(env, info, 3, args)) return nullptr;
@@ -90,12 +92,13 @@ napi_value Wake(napi_env env, napi_callback_info info) {
   double count = 0;
   if (!GetTimeoutMs(env, args[2], &count)) return nullptr;  // same rule: >= 0 or Infinity
   const int wake = count < 0 || count > INT_MAX ? INT_MAX : static_cast<int>(count);
-  const long woken = FutexWake(word, wake, true);
+  const int settled = SettleWaitsOn(env, word);
+  // FUTEX_WAKE with a count of 0 wakes one waiter; Atomics.notify with 0 wakes none.
+  const long woken = wake == 0 ? 0 : FutexWake(word, wake, true);
   if (woken < 0) {
     ThrowErrno(env, errno, "futex");
     return nullptr;
   }
-  const int settled = SettleWaitsOn(env, word);
   napi_value result;
   napi_create_int64(env, woken + settled, &result);
   return result;

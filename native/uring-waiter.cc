@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
+#include <vector>
 
 #include "args.h"
 
@@ -31,14 +32,17 @@ namespace {
 constexpr uint8_t kOpFutexWait = 51;  // IORING_OP_FUTEX_WAIT
 constexpr uint32_t kFutex2Size32 = 0x02;  // FUTEX2_SIZE_U32, without FUTEX2_PRIVATE: shared
 constexpr uint64_t kMatchAnyBit = 0xffffffffULL;  // FUTEX_BITSET_MATCH_ANY
-// user_data of a wait's linked timeout: the wait's id with the top bit set.
+// user_data of a wait's linked timeout: the wait's id with the top bit set; of a cancel of the
+// wait: its id with the next bit set. Neither completion settles anything.
 constexpr uint64_t kTimeoutTag = 1ULL << 63;
+constexpr uint64_t kCancelTag = 1ULL << 62;
 constexpr unsigned kRingEntries = 128;
 // Completions can outnumber the ring (many waits woken at once): the kernel then keeps them
 // (IORING_FEAT_NODROP) until flushed, which OnCompletions does.
 constexpr unsigned kCompletionEntries = 4096;
 
 struct PendingWait {
+  int32_t* word;
   napi_deferred deferred;
   napi_ref keep_alive;  // the Int32Array: its memory stays mapped while the wait is pending
   bool holds_loop;
@@ -217,7 +221,7 @@ void OnCompletions(uv_poll_t* handle, int /*status*/, int /*events*/) {
     const unsigned tail = __atomic_load_n(waiter->cq_tail, __ATOMIC_ACQUIRE);
     for (; head != tail; ++head) {
       const io_uring_cqe& cqe = waiter->cqes[head & waiter->cq_mask];
-      if ((cqe.user_data & kTimeoutTag) != 0) continue;  // a linked timeout's own completion
+      if ((cqe.user_data & (kTimeoutTag | kCancelTag)) != 0) continue;  // not a wait's own
       // -ECANCELED: its linked timeout fired. 0: woken. -EAGAIN: the word had changed already.
       Settle(waiter, cqe.user_data, cqe.res == -ECANCELED ? "timed-out" : "ok");
     }
@@ -305,7 +309,7 @@ bool UringWaitAsync(UringWaiter* waiter, napi_value array, int32_t* word, int32_
   }
   const uint64_t id = waiter->next_id++;
   // Node-based: the entry (and its timespec) stays where it is until erased.
-  PendingWait& pending = waiter->pending.emplace(id, PendingWait{deferred, ref, keep_alive, {}})
+  PendingWait& pending = waiter->pending.emplace(id, PendingWait{word, deferred, ref, keep_alive, {}})
                              .first->second;
   if (keep_alive) HoldLoop(waiter, true);
   const unsigned old_tail = *waiter->sq_tail;
@@ -344,6 +348,31 @@ bool UringWaitAsync(UringWaiter* waiter, napi_value array, int32_t* word, int32_
     Settle(waiter, id, "ok");
   }
   return true;
+}
+
+int UringSettleWaitsOn(UringWaiter* waiter, int32_t* word) {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, wait] : waiter->pending) {
+    if (wait.word == word) ids.push_back(id);
+  }
+  for (const uint64_t id : ids) {
+    // Withdraw the kernel's wait first: left queued, it would take a count of a later wake
+    // meant for another waiter. Cancelling a futex wait completes inline, within the enter.
+    // The submission queue is empty between calls (every submission is entered at once), so
+    // NextSqe has room; were it full, the wait is settled anyway and only its withdrawal lost.
+    io_uring_sqe* cancel = NextSqe(waiter);
+    if (cancel != nullptr) {
+      cancel->opcode = IORING_OP_ASYNC_CANCEL;
+      cancel->addr = id;
+      cancel->user_data = id | kCancelTag;
+      long entered;
+      do {
+        entered = Enter(waiter->ring_fd, 1);
+      } while (entered < 0 && errno == EINTR);
+    }
+    Settle(waiter, id, "ok");
+  }
+  return static_cast<int>(ids.size());
 }
 
 }  // namespace keel

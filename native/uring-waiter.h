@@ -20,4 +20,8 @@ UringWaiter* CreateUringWaiter(napi_env env);
 bool UringWaitAsync(UringWaiter* waiter, napi_value array, int32_t* word, int32_t expected,
                     double timeout_ms, bool keep_alive, napi_value* promise);
 
+// Settles, as woken, this environment's pending waits on `word` after withdrawing them from
+// the kernel; returns how many. On the JS thread, inside a call from JavaScript.
+int UringSettleWaitsOn(UringWaiter* waiter, int32_t* word);
+
 }  // namespace keel

@@ -267,6 +267,7 @@ int SettleWaitsOn(napi_env env, int32_t* word) {
   napi_get_instance_data(env, &data);
   if (data == nullptr) return 0;
   auto* owner = static_cast<EnvWaiters*>(data);
+  if (owner->uring != nullptr) return UringSettleWaitsOn(owner->uring, word);
   int settled = 0;
   std::lock_guard<std::mutex> guard(owner->mutex);
   for (auto& thread : owner->threads) {

@@ -117,6 +117,13 @@ describe('the native addon under random and hostile input', { skip }, () => {
         assert.deepEqual(shmEntries(name.slice(1)), [], 'segments left behind');
         assertClean(run);
       });
+
+      test('a wait settled by a wake from its own thread takes no count of a later wake', () => {
+        const name = `/kfw${process.pid}-${seed}-${engine.length}`;
+        const run = runChild('native-futex.mjs', ['withdrawn', name], env);
+        assert.deepEqual(shmEntries(name.slice(1)), [], 'segments left behind');
+        assertClean(run);
+      });
     });
   }
 
