@@ -152,10 +152,10 @@ export const scenarios = [
     id: 'spawn-payload',
     group: 'spawn',
     title: 'spawn: 1 MiB Uint8Array argument echoed by a dedicated worker or process, sequential',
-    note: 'echo(bytes) returns its argument; 1,000 calls after 100 warm-up (--quick: 200 after 20); µs per round trip. Clone rows copy both ways, transfer rows move the buffer both ways, keel-arena carries it through an Arena both ways.',
+    note: 'echo(bytes) returns its argument; 1,000 calls after 100 warm-up (--quick: 200 after 20); µs per round trip. Clone rows copy both ways, transfer rows (keel-move: `move()`) move the buffer both ways, keel-arena carries it through an Arena both ways.',
     cell: 'spawn-payload.mjs',
     subject: 'keel-thread',
-    others: ['keel-process', 'keel-arena'],
+    others: ['keel-process', 'keel-arena', 'keel-move'],
     peers: ['comlink', 'comlink-transfer', 'piscina', 'piscina-move'],
     baselines: ['raw', 'raw-transfer', 'raw-ipc'],
     labels: {

@@ -31,6 +31,7 @@ export const remoteAdapters = {
   'keel-thread': () => keelRemote('thread', false),
   'keel-process': () => keelRemote('process', false),
   'keel-arena': () => keelRemote('thread', true),
+  'keel-move': () => keelRemote('thread', false, true),
   comlink: () => comlinkRemote(false),
   'comlink-transfer': () => comlinkRemote(true),
   piscina: () => piscinaRemote(false),
@@ -56,12 +57,14 @@ export async function createRemote(lib, op) {
 /**
  * keel: `spawn(url, 'make', [], options)`, with an Arena for 'keel-arena'. The arena row
  * probes one frame first: a frame that came back over an ArrayBuffer crossed by copying,
- * i.e. the `arena` option is not wired into spawn in this build.
+ * i.e. the `arena` option is not wired into spawn in this build. The move row sends the
+ * argument with `move(bytes)` and the object returns it with `move` (transferred both ways).
  * @param {'thread' | 'process'} kind
  * @param {boolean} withArena
+ * @param {boolean} [moving]
  * @returns {Promise<RemoteAdapter>}
  */
-async function keelRemote(kind, withArena) {
+async function keelRemote(kind, withArena, moving = false) {
   const { keel, sources } = await loadKeel();
   if (withArena && keel.Arena === undefined) throw new Error('this keel build has no Arena');
   const arena = withArena ? new keel.Arena({ bytes: kArenaBytes }) : undefined;
@@ -70,7 +73,7 @@ async function keelRemote(kind, withArena) {
   if (arena !== undefined) await probeArena(keel, remote);
   return {
     call: (x) => remote.noop(x),
-    echo: (bytes) => remote.echo(bytes),
+    echo: moving ? (bytes) => remote.echoMove(keel.move(bytes)) : (bytes) => remote.echo(bytes),
     frame: () => remote.frame(),
     ...(arena === undefined ? {} : { release: (value) => keel.release(value) }),
     ...(arena === undefined ? {} : { stats: () => arenaStats(arena) }),
@@ -78,6 +81,7 @@ async function keelRemote(kind, withArena) {
     settings:
       `spawn(url, 'make', [], { kind: '${kind}'${arena ? `, arena: new Arena({ bytes: ${kArenaBytes / 2 ** 20} MiB }) ` : ' '}})` +
       `${arena ? ', each received frame released with release(frame)' : ''}` +
+      `${moving ? ', echoMove(move(bytes)) returning move(bytes)' : ''}` +
       sourcesNote(sources, withArena ? ['Arena'] : []),
     version: installedVersion('keel'),
   };
