@@ -71,27 +71,49 @@ export function lineMatching(
   });
 }
 
+/** A TLS-only server's files (PEM) and the password it requires (`requirepass`). */
+export interface RedisTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+  readonly password: string;
+}
+
 /** A redis-server that stops (or is killed) and starts again on the same port. */
 export class RedisServer {
   readonly port: number;
+  /** redis://127.0.0.1:port, or rediss://:password@127.0.0.1:port for a TLS server. */
   readonly url: string;
   readonly #dir = mkdtempSync(join(tmpdir(), 'keel-redis-'));
+  readonly #tls: RedisTls | undefined;
   #child: ChildProcess | undefined;
 
-  private constructor(port: number) {
+  private constructor(port: number, tls?: RedisTls) {
     this.port = port;
-    this.url = `redis://127.0.0.1:${port}`;
+    this.#tls = tls;
+    this.url = tls
+      ? `rediss://:${encodeURIComponent(tls.password)}@127.0.0.1:${port}`
+      : `redis://127.0.0.1:${port}`;
   }
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  /** Starts a server; with `tls`, one that speaks only TLS and requires the password. */
+  static async start(tls?: RedisTls): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), tls);
     await server.restart();
     return server;
   }
 
   /** Starts the server (again); resolves once it accepts connections. */
   async restart(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.#dir];
+    const tls = this.#tls;
+    const ports = tls
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-auth-clients', 'no']
+      : ['--port', String(this.port)];
+    const args = [...ports, '--bind', '127.0.0.1', '--dir', this.#dir];
+    if (tls) {
+      args.push('--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile);
+      args.push('--tls-ca-cert-file', tls.caFile, '--requirepass', tls.password);
+    }
     args.push('--save', '', '--appendonly', 'no', '--protected-mode', 'yes');
     const child = spawn(kRedisServer, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
