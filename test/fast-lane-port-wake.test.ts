@@ -137,3 +137,35 @@ test('onArrivalBeside hands a port message to its receiver before the parked wai
     server.close();
   }
 });
+
+test('waits ended by port arrivals leave nothing behind on the parked wait', async () => {
+  // Each wait that a port message ends reuses the same parked Atomics.waitAsync (it settles
+  // only at the next notify). Nothing of a finished wait may stay attached to it: 10,000 such
+  // waits must not grow the heap (a reaction per wait held ~300 bytes each until a notify).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  assert.ok(gc, 'the suite runs with --expose-gc');
+  const { caller, serverInit } = createFastLane<never>();
+  const server = new FastLaneServer<never, unknown>(serverInit);
+  const roundsOverThePort = async (count: number): Promise<void> => {
+    for (let i = 0; i < count; i++) {
+      setImmediate(() => {
+        const frame = new Uint8Array(8);
+        server.send(frame, { transfer: [frame.buffer] });
+      });
+      assert.equal(await caller.waitForResponse({ spinUs: 0, timeoutMs: kLongWaitMs }), 'data');
+      assert.notEqual(caller.receive(), kNoMessage);
+    }
+  };
+  try {
+    await roundsOverThePort(500);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await roundsOverThePort(10_000);
+    gc();
+    const grownBytes = process.memoryUsage().heapUsed - before;
+    assert.ok(grownBytes < 1_000_000, `the heap grew by ${grownBytes} bytes over 10,000 waits`);
+  } finally {
+    caller.close();
+    server.close();
+  }
+});

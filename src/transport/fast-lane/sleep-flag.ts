@@ -98,6 +98,14 @@ export class SleepFlag {
    * waits do not pile up while messages keep arriving beside the ring.
    */
   #parked: Promise<unknown> | undefined;
+  /**
+   * Ends the current wait when the parked `Atomics.waitAsync` settles. The parked promise has
+   * this one reaction, set when it is made, whatever number of waits reuse it: a reaction added
+   * per wait (`Promise.race([parked, arrival])`) stayed on it until the next notify, so that a
+   * stream of messages arriving beside the ring (moved results) piled up thousands of them,
+   * with their promises and contexts, and the caller's full collections took twice as long.
+   */
+  #wakeWaiter: (() => void) | undefined;
 
   constructor(words: Int32Array, flagIndex: number, ready: () => boolean) {
     this.#words = words;
@@ -161,9 +169,12 @@ export class SleepFlag {
       for (;;) {
         Atomics.store(this.#words, this.#index, flag); // makes the producer notify after its next publish
         if (ready() || expired) break;
-        const parked = this.#parked ?? this.#park(flag);
-        if (parked === undefined) continue; // the flag changed before the park: look again
-        await (beside === undefined ? parked : Promise.race([parked, beside.arrival()]));
+        if (this.#parked === undefined && !this.#park(flag)) continue; // the flag changed: look again
+        await new Promise<void>((resolve) => {
+          this.#wakeWaiter = resolve;
+          if (beside !== undefined) void beside.arrival().then(resolve);
+        });
+        this.#wakeWaiter = undefined;
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
@@ -173,14 +184,14 @@ export class SleepFlag {
     return ready();
   }
 
-  /** A new `Atomics.waitAsync` on the flag, or undefined when the flag no longer holds `flag`. */
-  #park(flag: number): Promise<unknown> | undefined {
+  /** Parks a new `Atomics.waitAsync` on the flag; false when the flag no longer holds `flag`. */
+  #park(flag: number): boolean {
     const waiter = waitWordAsync(this.#words, this.#index, flag);
-    if (!waiter.async) return undefined;
-    const parked = waiter.value.then(() => {
+    if (!waiter.async) return false;
+    this.#parked = waiter.value.then(() => {
       this.#parked = undefined;
+      this.#wakeWaiter?.();
     });
-    this.#parked = parked;
-    return parked;
+    return true;
   }
 }
