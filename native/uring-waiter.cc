@@ -309,8 +309,8 @@ bool UringWaitAsync(UringWaiter* waiter, napi_value array, int32_t* word, int32_
   }
   const uint64_t id = waiter->next_id++;
   // Node-based: the entry (and its timespec) stays where it is until erased.
-  PendingWait& pending = waiter->pending.emplace(id, PendingWait{word, deferred, ref, keep_alive, {}})
-                             .first->second;
+  PendingWait& pending =
+      waiter->pending.emplace(id, PendingWait{word, deferred, ref, keep_alive, {}}).first->second;
   if (keep_alive) HoldLoop(waiter, true);
   const unsigned old_tail = *waiter->sq_tail;
   io_uring_sqe* wait = NextSqe(waiter);

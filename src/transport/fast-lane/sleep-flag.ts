@@ -103,7 +103,7 @@ export class SleepFlag {
    * this one reaction, set when it is made, whatever number of waits reuse it: a reaction added
    * per wait (`Promise.race([parked, arrival])`) stayed on it until the next notify, so that a
    * stream of messages arriving beside the ring (moved results) piled up thousands of them,
-   * with their promises and contexts, and the caller's full collections took twice as long.
+   * with their promises and contexts, and lengthened the caller's full collections.
    */
   #wakeWaiter: (() => void) | undefined;
 
@@ -169,7 +169,8 @@ export class SleepFlag {
       for (;;) {
         Atomics.store(this.#words, this.#index, flag); // makes the producer notify after its next publish
         if (ready() || expired) break;
-        if (this.#parked === undefined && !this.#park(flag)) continue; // the flag changed: look again
+        // A flag that changed before the park means something to look at: look again.
+        if (this.#parked === undefined && !this.#park(flag)) continue;
         await new Promise<void>((resolve) => {
           this.#wakeWaiter = resolve;
           if (beside !== undefined) void beside.arrival().then(resolve);
