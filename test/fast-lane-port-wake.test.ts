@@ -141,7 +141,7 @@ test('onArrivalBeside hands a port message to its receiver before the parked wai
 test('waits ended by port arrivals leave nothing behind on the parked wait', async () => {
   // Each wait that a port message ends reuses the same parked Atomics.waitAsync (it settles
   // only at the next notify). Nothing of a finished wait may stay attached to it: 10,000 such
-  // waits must not grow the heap (a reaction per wait held ~300 bytes each until a notify).
+  // waits must not grow the heap (a reaction per wait held ~600 bytes each until a notify).
   const gc = (globalThis as { gc?: () => void }).gc;
   assert.ok(gc, 'the suite runs with --expose-gc');
   const { caller, serverInit } = createFastLane<never>();
