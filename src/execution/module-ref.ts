@@ -46,3 +46,30 @@ function checkedUrl(url: { protocol: string; href: string }, name: string): stri
   }
   return url.href;
 }
+
+/** How many conversions a `ModuleMemo` keeps: far more modules than a program names. */
+const kMaxRemembered = 1024;
+
+/**
+ * A conversion of module names remembered per name: the same few modules are named on every
+ * call, and converting one parses a path or a URL (a queue caller's also asks the file system
+ * for its real path). Failures are not remembered; past 1,024 names new ones are converted
+ * every time.
+ */
+export class ModuleMemo {
+  readonly #convert: (name: string) => string;
+  readonly #results = new Map<string, string>();
+
+  constructor(convert: (name: string) => string) {
+    this.#convert = convert;
+  }
+
+  get(name: string): string {
+    let result = this.#results.get(name);
+    if (result === undefined) {
+      result = this.#convert(name);
+      if (this.#results.size < kMaxRemembered) this.#results.set(name, result);
+    }
+    return result;
+  }
+}

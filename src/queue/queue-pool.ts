@@ -2,7 +2,7 @@
  * `QueuePool`: keel's Pool, across machines. The public front; `QueueEngine` does the work.
  */
 import { atCallSite } from '../errors.js';
-import type { ModuleRef } from '../execution/module-ref.js';
+import { ModuleMemo, moduleHref, type ModuleRef } from '../execution/module-ref.js';
 import type { PoolModule } from '../execution/pool/pool.js';
 import {
   checkArgs,
@@ -40,7 +40,8 @@ import {
  */
 export class QueuePool implements AsyncDisposable {
   readonly #engine: QueueEngine;
-  readonly #root: string;
+  /** Each module's path relative to `root`, by href (a real path costs a file-system call). */
+  readonly #portablePaths: ModuleMemo;
   readonly #maxPayloadBytes: number;
 
   /**
@@ -49,7 +50,7 @@ export class QueuePool implements AsyncDisposable {
    */
   constructor(options: QueuePoolOptions) {
     const settings = queuePoolSettings(options);
-    this.#root = settings.root;
+    this.#portablePaths = new ModuleMemo((href) => portableModulePath(href, settings.root));
     this.#maxPayloadBytes = settings.maxPayloadBytes;
     this.#engine = new QueueEngine(settings);
     // Lets `task(..., { pool })` accept this pool (streams/ cannot import keel/queue).
@@ -72,7 +73,7 @@ export class QueuePool implements AsyncDisposable {
     options?: QueueRunOptions,
   ): Promise<R> {
     try {
-      const module = portableModulePath(moduleRef, this.#root);
+      const module = this.#portablePaths.get(moduleHref(moduleRef));
       checkExportName(exportName);
       checkArgs(args);
       const checked = runOptions(options);
@@ -94,7 +95,7 @@ export class QueuePool implements AsyncDisposable {
     // A JavaScript caller may pass what the types forbid.
     // eslint-disable-next-line prefer-rest-params
     refuseModuleOptions('queuePool.module(moduleRef)', Array.prototype.slice.call(arguments, 1));
-    portableModulePath(moduleRef, this.#root);
+    this.#portablePaths.get(moduleHref(moduleRef));
     return moduleProxy<M>((exportName, args) => this.run(moduleRef, exportName, args));
   }
 

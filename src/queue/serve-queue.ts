@@ -11,6 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { serialize } from 'node:v8';
 import { KeelError, serializeError } from '../errors.js';
+import { ModuleMemo } from '../execution/module-ref.js';
 import { Pool } from '../execution/pool/pool.js';
 import { createRedisClient, dropClient, whenReady } from './connection.js';
 import {
@@ -59,6 +60,8 @@ const kMaxTrackedReplyLists = 10_000;
 export class QueueWorker implements AsyncDisposable {
   readonly #settings: ServeQueueSettings;
   readonly #pool: Pool;
+  /** Each job module's href under `root`, by the portable path the jobs carry. */
+  readonly #hrefs: ModuleMemo;
   /** Commands: BullMQ's (it makes its blocking connection from this one) and the replies. */
   readonly #commands: RedisClient;
   /** Cancellations from callers (pub/sub needs a connection of its own). */
@@ -80,6 +83,7 @@ export class QueueWorker implements AsyncDisposable {
     this.#commands = createRedisClient(settings.address);
     this.#cancels = createRedisClient(settings.address);
     this.#pool = new Pool({ maxThreads: settings.threads, minThreads: settings.threads });
+    this.#hrefs = new ModuleMemo((path) => moduleHrefUnder(path, settings.root));
   }
 
   /** The queue this worker takes jobs from. */
@@ -184,7 +188,7 @@ export class QueueWorker implements AsyncDisposable {
   async #runJob(job: BullJob, data: JobData, jobId: string, signal: AbortSignal): Promise<void> {
     let body: Buffer;
     try {
-      const href = moduleHrefUnder(data.module, this.#settings.root);
+      const href = this.#hrefs.get(data.module);
       const args = decodeValue(Buffer.from(data.args, 'base64')) as unknown[];
       const result = await this.#pool.run(href, data.exportName, args, {
         signal,

@@ -3,7 +3,7 @@
  */
 import { atCallSite } from '../../errors.js';
 import type { FunctionSource } from '../../protocol/messages.js';
-import { moduleHref, type ModuleRef } from '../module-ref.js';
+import { ModuleMemo, moduleHref, type ModuleRef } from '../module-ref.js';
 import { PoolEngine } from './pool-engine.js';
 import { checkArgs, checkExportName, moduleProxy, refuseModuleOptions } from './module-proxy.js';
 import type { SchedulingReport } from '../../platform/scheduling.js';
@@ -44,7 +44,7 @@ export const kRunSource = Symbol('keel.runSource');
  */
 export class Pool implements AsyncDisposable {
   readonly #engine: PoolEngine;
-  readonly #hrefs = new Map<string, string>();
+  readonly #hrefs = new ModuleMemo((ref) => moduleHref(ref));
 
   /**
    * Starts `minThreads` threads (default 1); more start on demand up to `maxThreads`. Throws
@@ -144,12 +144,6 @@ export class Pool implements AsyncDisposable {
   }
 
   #href(moduleRef: ModuleRef): string {
-    if (typeof moduleRef !== 'string') return moduleHref(moduleRef);
-    let href = this.#hrefs.get(moduleRef);
-    if (href === undefined) {
-      href = moduleHref(moduleRef);
-      if (this.#hrefs.size < 1024) this.#hrefs.set(moduleRef, href);
-    }
-    return href;
+    return typeof moduleRef === 'string' ? this.#hrefs.get(moduleRef) : moduleHref(moduleRef);
   }
 }
