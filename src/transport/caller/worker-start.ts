@@ -140,12 +140,19 @@ function startEndpoint<In, Out>(
 class BootReports<In> {
   scheduling: SchedulingReport | undefined;
   #refusal: KeelError | undefined;
+  /**
+   * Until the role's first message: a boot speaks only before the role does, so later
+   * messages (every call's answer) go straight through, unexamined.
+   */
+  #booting = true;
   readonly handlers: EndpointHandlers<In>;
 
   constructor(inner: EndpointHandlers<In>) {
     this.handlers = {
       onMessage: (message) => {
-        if (!this.#take(message)) inner.onMessage(message);
+        if (this.#booting && this.#take(message)) return;
+        this.#booting = false;
+        inner.onMessage(message);
       },
       onExit: (exit) => {
         inner.onExit(this.#refusal ? { ...exit, error: this.#refusal } : exit);

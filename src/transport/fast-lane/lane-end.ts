@@ -80,9 +80,10 @@ export interface LaneSideRoute {
   readonly arrivesLater: boolean;
   /** A promise that settles when the next envelope arrives or the route closes. */
   arrival(): Promise<void>;
-  /** Present when an arrival wakes this thread's event loop and can end its async wait. */
-  readonly wake?: SideWake | undefined;
-  /** A port's listened envelopes (`LaneEnd.onArrivalBeside`). */
+  /**
+   * A port's listened envelopes: present when an arrival wakes this thread's event loop and can
+   * end its async wait (`LaneEnd.sideWake`, `LaneEnd.onArrivalBeside`).
+   */
   readonly inbox?: PortInbox | undefined;
   close(): void;
 }
@@ -109,7 +110,6 @@ export function portSideRoute(port: MessagePort): LaneSideRoute {
     take: () => inbox.take() ?? (receiveMessageOnPort(port)?.message as SideEnvelope | undefined),
     arrivesLater: false,
     arrival: () => Promise.resolve(),
-    wake: inbox,
     inbox,
     close: () => {
       port.close();
@@ -271,7 +271,7 @@ export class LaneEnd {
    * sender's announcement is visible: taking it then is safe, its envelope says where it goes).
    */
   #sideWaiting(): boolean {
-    return this.#reader.outOfBandPending() > 0 || this.#side.wake?.arrived() === true;
+    return this.#reader.outOfBandPending() > 0 || this.#side.inbox?.arrived() === true;
   }
 
   /** False while an announced side message is still on its way (only an IPC route). */
@@ -323,7 +323,7 @@ export class LaneEnd {
    * only the ring's notify does.
    */
   get sideWake(): SideWake | undefined {
-    return this.#side.wake;
+    return this.#side.inbox;
   }
 
   /** True when `receive()` would return a message now. Never blocks. */
