@@ -198,8 +198,8 @@ for (const kind of ['thread', 'process'] as const) {
 describe('iterateInWorker arguments', () => {
   test('invalid options reject the first next() with ERR_INVALID_ARGUMENT instead of throwing', async () => {
     for (const [options, pattern] of [
-      [{ buffer: 0 }, /buffer must be a positive integer, got 0/],
-      [{ buffer: 1.5 }, /buffer must be a positive integer/],
+      [{ buffer: 0 }, /buffer must be an integer from 1 to 2147483647, got 0/],
+      [{ buffer: 1.5 }, /buffer must be an integer from 1 to 2147483647, got 1.5/],
       [{ kind: 'fiber' }, /kind must be 'thread' or 'process', got "fiber"/],
       [
         { timeoutMs: -1 },

@@ -20,13 +20,17 @@ export const kMaxThreads = Math.max(64, 16 * availableParallelism());
  */
 export const kMaxSharedBytes = totalmem();
 
-/** Throws unless `value` is an integer >= `min` (and <= `max` when given). */
+/**
+ * Throws unless `value` is an integer >= `min` (and <= `max` when given). A bounded range is
+ * named whole ("an integer from 1 to 99") whichever end was crossed.
+ */
 export function checkInteger(name: string, value: unknown, min: number, max = Infinity): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw invalidArgument(name, min === 1 ? 'a positive integer' : `an integer >= ${min}`, value);
-  }
-  if (value > max) throw invalidArgument(name, `an integer <= ${max}`, value);
-  return value;
+  const integer = typeof value === 'number' && Number.isInteger(value);
+  if (integer && value >= min && value <= max) return value;
+  let expected: string;
+  if (max !== Infinity) expected = `an integer from ${min} to ${max}`;
+  else expected = min === 1 ? 'a positive integer' : `an integer >= ${min}`;
+  throw invalidArgument(name, expected, value);
 }
 
 /** Throws unless `value` is a finite number >= 0. */

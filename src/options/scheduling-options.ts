@@ -6,6 +6,7 @@
  */
 import { cpus as machineCpus, availableParallelism } from 'node:os';
 import { invalidArgument } from '../errors.js';
+import { checkInteger } from './checks.js';
 import type { SchedulingPriority, SchedulingRequest } from '../platform/scheduling.js';
 import { requireScheduling } from '../platform/scheduling.js';
 import type { OptionKeys } from './known-keys.js';
@@ -82,19 +83,12 @@ function checkPriority(priority: unknown): SchedulingPriority | undefined {
 
 function checkRtPriority(rtPriority: unknown, priority: SchedulingPriority | undefined): number {
   if (rtPriority === undefined) return kDefaultRtPriority;
-  if (
-    typeof rtPriority !== 'number' ||
-    !Number.isInteger(rtPriority) ||
-    rtPriority < 1 ||
-    rtPriority > 99
-  ) {
-    throw invalidArgument('rtPriority', 'an integer from 1 to 99', rtPriority);
-  }
+  const checked = checkInteger('rtPriority', rtPriority, 1, 99);
   // A realtime priority on a thread that is not realtime would be silently ignored.
   if (priority !== 'realtime') {
-    throw invalidArgument('rtPriority', "given only with priority: 'realtime'", rtPriority);
+    throw invalidArgument('rtPriority', "given only with priority: 'realtime'", checked);
   }
-  return rtPriority;
+  return checked;
 }
 
 /** How many CPUs this machine has: indices 0 to this - 1 exist. */
