@@ -1,7 +1,6 @@
 /**
  * DataLoader options: the public shape, defaults and validation.
  */
-import { randomInt } from 'node:crypto';
 import { invalidArgument } from '../../errors.js';
 import type { Arena, ArenaOptions } from '../../memory/arena/index.js';
 import { moduleHref, type ModuleRef } from '../../execution/module-ref.js';
@@ -288,7 +287,9 @@ function shardOptions(rank: unknown, worldSize: unknown): { rank: number; worldS
 
 /** A distributed run defaults to seed 0, so that every rank's shuffle agrees without one. */
 function seedOf(seed: unknown, distributed: boolean): number {
-  if (seed === undefined) return distributed ? 0 : randomInt(2 ** 47);
+  // Math.random, not node:crypto: a shuffle's seed needs no secrecy, and node:crypto would
+  // load into every program that imports keel.
+  if (seed === undefined) return distributed ? 0 : Math.floor(Math.random() * 2 ** 47);
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
     throw invalidArgument('seed', 'a non-negative safe integer', seed);
   }
