@@ -34,7 +34,6 @@ napi_value Init(napi_env env, napi_value exports) {
       {"createAnonymous", nullptr, CreateAnonymous, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"mapDescriptor", nullptr, MapDescriptor, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"closeDescriptor", nullptr, CloseDescriptor, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"isMapped", nullptr, IsMapped, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"wait", nullptr, Wait, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"wake", nullptr, Wake, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"waitAsync", nullptr, WaitAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -15,8 +15,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <string>
 
 #include "args.h"
@@ -31,30 +29,11 @@ constexpr size_t kMaxNameBytes = 255;
 // larger SharedArrayBuffer would be unusable): 2^32 bytes on Node 20's 64-bit V8.
 constexpr double kMaxSegmentBytes = static_cast<double>(v8::TypedArray::kMaxLength);
 
-// Every mapping this addon made and has not unmapped yet, by start address: how isMapped()
-// tells shared-memory words (which need futex wake-ups) from V8's own SharedArrayBuffers.
-// Deleters run on whichever thread frees the last reference, hence the mutex.
-std::mutex mappings_mutex;
-std::map<uintptr_t, size_t>& Mappings() {
-  static auto* mappings = new std::map<uintptr_t, size_t>();  // never destroyed: deleters may outlive exit
-  return *mappings;
-}
-
-void Unmap(void* data, size_t length, void* /*deleter_data*/) {
-  {
-    std::lock_guard<std::mutex> guard(mappings_mutex);
-    Mappings().erase(reinterpret_cast<uintptr_t>(data));
-  }
-  munmap(data, length);
-}
+void Unmap(void* data, size_t length, void* /*deleter_data*/) { munmap(data, length); }
 
 // Wraps `length` mapped bytes at `data` in a SharedArrayBuffer that unmaps them when the last
 // reference in any thread of this process is gone.
 napi_value WrapMapping(napi_env env, void* data, size_t length) {
-  {
-    std::lock_guard<std::mutex> guard(mappings_mutex);
-    Mappings()[reinterpret_cast<uintptr_t>(data)] = length;
-  }
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
   std::unique_ptr<v8::BackingStore> store =
       v8::SharedArrayBuffer::NewBackingStore(data, length, Unmap, nullptr);
@@ -215,34 +194,6 @@ napi_value MapDescriptor(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   return MapAndWrap(env, static_cast<int>(fd), length);
-}
-
-// isMapped(typedArray): whether the array's first byte lies in memory this addon mapped.
-napi_value IsMapped(napi_env env, napi_callback_info info) {
-  napi_value args[1];
-  if (!GetArgs(env, info, 1, args)) return nullptr;
-  bool is_typed = false;
-  void* data = nullptr;
-  size_t length = 0;
-  napi_typedarray_type type;
-  if (napi_is_typedarray(env, args[0], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, args[0], &type, &length, &data, nullptr, nullptr) != napi_ok) {
-    ThrowType(env, "expected a typed array");
-    return nullptr;
-  }
-  const uintptr_t address = reinterpret_cast<uintptr_t>(data);
-  bool inside = false;
-  {
-    std::lock_guard<std::mutex> guard(mappings_mutex);
-    auto after = Mappings().upper_bound(address);
-    if (data != nullptr && after != Mappings().begin()) {
-      --after;
-      inside = address - after->first < after->second;
-    }
-  }
-  napi_value result;
-  napi_get_boolean(env, inside, &result);
-  return result;
 }
 
 // closeDescriptor(fd).

@@ -7,5 +7,4 @@ napi_value UnlinkSegment(napi_env env, napi_callback_info info);
 napi_value CreateAnonymous(napi_env env, napi_callback_info info);
 napi_value MapDescriptor(napi_env env, napi_callback_info info);
 napi_value CloseDescriptor(napi_env env, napi_callback_info info);
-napi_value IsMapped(napi_env env, napi_callback_info info);
 }  // namespace keel

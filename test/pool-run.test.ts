@@ -131,3 +131,21 @@ test('env and execArgv reach the worker', async () => {
   );
   assert.deepEqual(await pool.run(fixture('environment.mjs'), 'execArgv'), ['--no-warnings']);
 });
+
+test(
+  "a thread given its own env keeps the caller's KEEL_NATIVE, so wake-ups reach both ends",
+  { timeout: 30_000 },
+  async () => {
+    // Both ends of a lane must wait and wake the same way (the addon's futex, or Atomics), and
+    // each thread chooses by KEEL_NATIVE: an env that says otherwise would leave parked calls
+    // unanswered for ever.
+    // With the addon: an env that turns it off; without: an env that does not say.
+    const env = process.env.KEEL_NATIVE === '0' ? {} : { KEEL_NATIVE: '0' };
+    await using pool = new Pool({ maxThreads: 1, env: { ...env, KEEL_TEST_VALUE: 'own' } });
+    const environment = fixture('environment.mjs');
+    assert.equal(await pool.run(environment, 'readEnv', ['KEEL_TEST_VALUE']), 'own');
+    assert.equal(await pool.run(environment, 'readEnv', ['KEEL_NATIVE']), process.env.KEEL_NATIVE);
+    // Calls that sleep 5 ms: the caller has parked by the time each answer comes.
+    for (let i = 0; i < 20; i++) assert.equal(await pool.run(math, 'addLater', [i, 1]), i + 1);
+  },
+);

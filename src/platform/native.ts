@@ -20,7 +20,6 @@ export interface NativeBinding {
   createAnonymous(bytes: number, label: string): { fd: number; buffer: SharedArrayBuffer };
   mapDescriptor(fd: number): SharedArrayBuffer;
   closeDescriptor(fd: number): void;
-  isMapped(array: ArrayBufferView): boolean;
   wait(words: Int32Array, index: number, expected: number, timeoutMs: number): WaitResult;
   wake(words: Int32Array, index: number, count: number): number;
   waitAsync(
@@ -145,22 +144,4 @@ export function nativeErrorCode(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const { code, syscall } = error as { code?: unknown; syscall?: unknown };
   return typeof code === 'string' && typeof syscall === 'string' ? code : undefined;
-}
-
-const mappedCache = new WeakMap<ArrayBufferLike, boolean>();
-
-/**
- * Whether `array`'s memory was mapped by the addon (shared memory that other processes may map
- * too). Words there must be waited on and woken with the futex calls of `wait-word.ts`:
- * `Atomics.notify` does not reach a waiter in another process. Cached per buffer object.
- */
-export function isNativeMemory(array: ArrayBufferView): boolean {
-  if (!native) return false;
-  const buffer = array.buffer;
-  let mapped = mappedCache.get(buffer);
-  if (mapped === undefined) {
-    mapped = buffer instanceof SharedArrayBuffer && buffer.byteLength > 0 && native.isMapped(array);
-    mappedCache.set(buffer, mapped);
-  }
-  return mapped;
 }

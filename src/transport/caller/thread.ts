@@ -53,7 +53,7 @@ export function startThread<In, Out>(
     worker = new Worker(threadEntry(options.execArgv), {
       workerData: { ...(options.bootData as object), registry: registry.data },
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
-      ...(options.env ? { env: options.env } : {}),
+      ...(options.env ? { env: withCallersNativeChoice(options.env) } : {}),
       ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
       ...(options.name ? { name: options.name } : {}),
       transferList,
@@ -94,5 +94,23 @@ export function startThread<In, Out>(
     terminate: async () => {
       await worker.terminate();
     },
+  };
+}
+
+/**
+ * A thread's own `env`, with the caller's `KEEL_NATIVE` and `KEEL_NATIVE_ADDON` whatever it
+ * says: every thread of a process must wait and wake on shared words the same way, with the
+ * addon's futex or with `Atomics` (platform/wait-word.ts), and each thread reads those two
+ * variables when it loads keel.
+ */
+function withCallersNativeChoice(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string | undefined> {
+  const { KEEL_NATIVE: _native, KEEL_NATIVE_ADDON: _addon, ...own } = env;
+  const { KEEL_NATIVE, KEEL_NATIVE_ADDON } = process.env;
+  return {
+    ...own,
+    ...(KEEL_NATIVE === undefined ? {} : { KEEL_NATIVE }),
+    ...(KEEL_NATIVE_ADDON === undefined ? {} : { KEEL_NATIVE_ADDON }),
   };
 }
