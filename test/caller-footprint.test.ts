@@ -13,7 +13,7 @@ import { fixture } from './helpers.js';
 const kLazyBuiltins = ['child_process', 'crypto', 'dgram'];
 
 /** The Node modules a fresh process has loaded after running `source` (ESM, keel importable). */
-function loadedAfter(source: string): { builtins: string[]; stdout: string } {
+function loadedAfter(source: string): string[] {
   const script = `${source}
     const loaded = process.moduleLoadList.filter((entry) => entry.startsWith('NativeModule '));
     process.stdout.write(JSON.stringify(loaded.map((entry) => entry.slice('NativeModule '.length))));`;
@@ -22,11 +22,11 @@ function loadedAfter(source: string): { builtins: string[]; stdout: string } {
     timeout: 20_000,
   });
   assert.equal(result.status, 0, result.stderr);
-  return { builtins: JSON.parse(result.stdout) as string[], stdout: result.stdout };
+  return JSON.parse(result.stdout) as string[];
 }
 
 it('a program that runs pool tasks on threads loads no child_process, crypto or dgram', () => {
-  const { builtins } = loadedAfter(`
+  const builtins = loadedAfter(`
     const { Pool } = await import('keel');
     const pool = new Pool({ maxThreads: 1 });
     if ((await pool.run(${JSON.stringify(fixture('math.mjs').href)}, 'add', [2, 3])) !== 5) process.exit(3);
@@ -39,7 +39,7 @@ it('a program that runs pool tasks on threads loads no child_process, crypto or 
 });
 
 it('a child process still starts from a fresh program: child_process loads on first use', () => {
-  const { builtins } = loadedAfter(`
+  const builtins = loadedAfter(`
     const { spawn, close } = await import('keel');
     const remote = await spawn(${JSON.stringify(fixture('policy.mjs').href)}, 'makePolicy', ['ckpt'], { kind: 'process' });
     if ((await remote.pid) === process.pid) process.exit(3);
