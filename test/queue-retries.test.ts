@@ -114,7 +114,14 @@ describe('QueuePool retries and a forced worker close', { ...kNeedsRedis, timeou
     const started = join(marks, 'handedOver.started');
     const runs = (): number =>
       existsSync(started) ? readFileSync(started, 'utf8').trim().split('\n').length : 0;
-    const answer = pool.run<string>(kTasks, 'appendedSleep', [marks, 'handedOver', 1_500]);
+    // The first run would take 20 s, so it cannot answer before the forced close, however long
+    // a loaded machine stalls this test; the second run takes 100 ms.
+    const answer = pool.run<string>(kTasks, 'appendedSleepFirst', [
+      marks,
+      'handedOver',
+      20_000,
+      100,
+    ]);
     await eventually(() => runs() === 1, 'the job started');
     const closingStarted = Date.now();
     await first.close({ force: true });
