@@ -51,24 +51,25 @@ function checkedUrl(url: { protocol: string; href: string }, name: string): stri
 const kMaxRemembered = 1024;
 
 /**
- * A conversion of module names remembered per name: the same few modules are named on every
- * call, and converting one parses a path or a URL (a queue caller's also asks the file system
- * for its real path). Failures are not remembered; past 1,024 names new ones are converted
- * every time.
+ * A conversion of module references remembered per name: the same few modules are named on
+ * every call, and converting one parses a path or a URL (a queue caller's also asks the file
+ * system for its real path). A URL object is converted every time (it may have changed since);
+ * failures are not remembered; past 1,024 names new ones are converted every time.
  */
-export class ModuleMemo {
-  readonly #convert: (name: string) => string;
+export class ModuleMemo<Ref extends ModuleRef = ModuleRef> {
+  readonly #convert: (moduleRef: Ref) => string;
   readonly #results = new Map<string, string>();
 
-  constructor(convert: (name: string) => string) {
+  constructor(convert: (moduleRef: Ref) => string) {
     this.#convert = convert;
   }
 
-  get(name: string): string {
-    let result = this.#results.get(name);
+  get(moduleRef: Ref): string {
+    if (typeof moduleRef !== 'string') return this.#convert(moduleRef);
+    let result = this.#results.get(moduleRef);
     if (result === undefined) {
-      result = this.#convert(name);
-      if (this.#results.size < kMaxRemembered) this.#results.set(name, result);
+      result = this.#convert(moduleRef);
+      if (this.#results.size < kMaxRemembered) this.#results.set(moduleRef, result);
     }
     return result;
   }

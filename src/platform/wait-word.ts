@@ -54,14 +54,13 @@ export function waitWord(
 ): WordWaitResult {
   if (!native) return Atomics.wait(words, index, expected, timeoutMs);
   expected |= 0; // as Atomics reads it (ToInt32); the addon takes only int32 values
+  if (timeoutMs <= kSyncWaitSliceMs) return native.wait(words, index, expected, timeoutMs);
   const deadlineMs = performance.now() + timeoutMs;
-  let sliceMs = Math.min(timeoutMs, kSyncWaitSliceMs);
-  let result = native.wait(words, index, expected, sliceMs);
+  let result = native.wait(words, index, expected, kSyncWaitSliceMs);
   while (result === 'timed-out') {
     const leftMs = deadlineMs - performance.now();
     if (leftMs <= 0) return 'timed-out';
-    sliceMs = Math.min(leftMs, kSyncWaitSliceMs);
-    result = native.wait(words, index, expected, sliceMs);
+    result = native.wait(words, index, expected, Math.min(leftMs, kSyncWaitSliceMs));
     // The word changed between two slices: for the caller, a wake during its wait.
     if (result === 'not-equal') return 'ok';
   }

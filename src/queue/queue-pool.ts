@@ -2,7 +2,7 @@
  * `QueuePool`: keel's Pool, across machines. The public front; `QueueEngine` does the work.
  */
 import { atCallSite } from '../errors.js';
-import { ModuleMemo, moduleHref, type ModuleRef } from '../execution/module-ref.js';
+import { ModuleMemo, type ModuleRef } from '../execution/module-ref.js';
 import type { PoolModule } from '../execution/pool/pool.js';
 import {
   checkArgs,
@@ -40,7 +40,7 @@ import {
  */
 export class QueuePool implements AsyncDisposable {
   readonly #engine: QueueEngine;
-  /** Each module's path relative to `root`, by href (a real path costs a file-system call). */
+  /** Each module's path relative to `root`, by name (a real path costs a file-system call). */
   readonly #portablePaths: ModuleMemo;
   readonly #maxPayloadBytes: number;
 
@@ -50,7 +50,9 @@ export class QueuePool implements AsyncDisposable {
    */
   constructor(options: QueuePoolOptions) {
     const settings = queuePoolSettings(options);
-    this.#portablePaths = new ModuleMemo((href) => portableModulePath(href, settings.root));
+    this.#portablePaths = new ModuleMemo((moduleRef) =>
+      portableModulePath(moduleRef, settings.root),
+    );
     this.#maxPayloadBytes = settings.maxPayloadBytes;
     this.#engine = new QueueEngine(settings);
     // Lets `task(..., { pool })` accept this pool (streams/ cannot import keel/queue).
@@ -73,7 +75,7 @@ export class QueuePool implements AsyncDisposable {
     options?: QueueRunOptions,
   ): Promise<R> {
     try {
-      const module = this.#portablePaths.get(moduleHref(moduleRef));
+      const module = this.#portablePaths.get(moduleRef);
       checkExportName(exportName);
       checkArgs(args);
       const checked = runOptions(options);
@@ -95,7 +97,7 @@ export class QueuePool implements AsyncDisposable {
     // A JavaScript caller may pass what the types forbid.
     // eslint-disable-next-line prefer-rest-params
     refuseModuleOptions('queuePool.module(moduleRef)', Array.prototype.slice.call(arguments, 1));
-    this.#portablePaths.get(moduleHref(moduleRef));
+    this.#portablePaths.get(moduleRef);
     return moduleProxy<M>((exportName, args) => this.run(moduleRef, exportName, args));
   }
 

@@ -61,7 +61,7 @@ export class QueueWorker implements AsyncDisposable {
   readonly #settings: ServeQueueSettings;
   readonly #pool: Pool;
   /** Each job module's href under `root`, by the portable path the jobs carry. */
-  readonly #hrefs: ModuleMemo;
+  readonly #hrefs: ModuleMemo<string>;
   /** Commands: BullMQ's (it makes its blocking connection from this one) and the replies. */
   readonly #commands: RedisClient;
   /** Cancellations from callers (pub/sub needs a connection of its own). */
@@ -83,7 +83,7 @@ export class QueueWorker implements AsyncDisposable {
     this.#commands = createRedisClient(settings.address);
     this.#cancels = createRedisClient(settings.address);
     this.#pool = new Pool({ maxThreads: settings.threads, minThreads: settings.threads });
-    this.#hrefs = new ModuleMemo((path) => moduleHrefUnder(path, settings.root));
+    this.#hrefs = new ModuleMemo<string>((path) => moduleHrefUnder(path, settings.root));
   }
 
   /** The queue this worker takes jobs from. */

@@ -44,7 +44,7 @@ export const kRunSource = Symbol('keel.runSource');
  */
 export class Pool implements AsyncDisposable {
   readonly #engine: PoolEngine;
-  readonly #hrefs = new ModuleMemo((ref) => moduleHref(ref));
+  readonly #hrefs = new ModuleMemo(moduleHref);
 
   /**
    * Starts `minThreads` threads (default 1); more start on demand up to `maxThreads`. Throws
@@ -70,7 +70,7 @@ export class Pool implements AsyncDisposable {
     options?: RunOptions,
   ): Promise<R> {
     try {
-      const href = this.#href(moduleRef);
+      const href = this.#hrefs.get(moduleRef);
       checkExportName(exportName);
       const source: FunctionSource = { kind: 'export', module: href, name: exportName };
       const key = `${href}#${exportName}`;
@@ -93,7 +93,7 @@ export class Pool implements AsyncDisposable {
     // A JavaScript caller may pass what the types forbid.
     // eslint-disable-next-line prefer-rest-params
     refuseModuleOptions('pool.module(moduleRef)', Array.prototype.slice.call(arguments, 1));
-    const href = this.#href(moduleRef);
+    const href = this.#hrefs.get(moduleRef);
     return moduleProxy<M>((exportName, args) => this.run(href, exportName, args));
   }
 
@@ -141,9 +141,5 @@ export class Pool implements AsyncDisposable {
       checkArgs(args),
       taskOptions(undefined),
     );
-  }
-
-  #href(moduleRef: ModuleRef): string {
-    return typeof moduleRef === 'string' ? this.#hrefs.get(moduleRef) : moduleHref(moduleRef);
   }
 }

@@ -93,13 +93,13 @@ export class SleepFlag {
   readonly #index: number;
   readonly #ready: () => boolean;
   /**
-   * The pending `Atomics.waitAsync` of a wait that a side arrival ended: reused by the next
+   * The pending async wait (`waitWordAsync`) of a wait that a side arrival ended: reused by the next
    * park (it settles at the next notify, which is what a new one would wait for) so that such
    * waits do not pile up while messages keep arriving beside the ring.
    */
   #parked: Promise<unknown> | undefined;
   /**
-   * Ends the current wait when the parked `Atomics.waitAsync` settles. The parked promise has
+   * Ends the current wait when the parked async wait settles. The parked promise has
    * this one reaction, set when it is made, whatever number of waits reuse it: a reaction added
    * per wait (`Promise.race([parked, arrival])`) stayed on it until the next notify, so that a
    * stream of messages arriving beside the ring (moved results) piled up thousands of them,
@@ -143,7 +143,7 @@ export class SleepFlag {
   }
 
   /**
-   * Parks in `Atomics.waitAsync` (the event loop runs) until `ready()` or the timeout.
+   * Parks in an async wait on the flag (`waitWordAsync`: the event loop runs) until `ready()` or the timeout.
    * Allocates a promise per sleep, and a timer when the wait has a timeout.
    */
   async waitAsync(timeoutMs: number, keepAlive: boolean, beside?: SideWake): Promise<boolean> {
@@ -185,7 +185,7 @@ export class SleepFlag {
     return ready();
   }
 
-  /** Parks a new `Atomics.waitAsync` on the flag; false when the flag no longer holds `flag`. */
+  /** Parks a new async wait on the flag; false when the flag no longer holds `flag`. */
   #park(flag: number): boolean {
     const waiter = waitWordAsync(this.#words, this.#index, flag);
     if (!waiter.async) return false;
